@@ -1,0 +1,4 @@
+/* error.c — the GILL_ERROR quark. */
+#include "core/base/error.h"
+
+G_DEFINE_QUARK (gill-error-quark, gill_error)
