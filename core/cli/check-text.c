@@ -47,6 +47,41 @@ tokenizer_path (const GillCheckCase *c,
   return gill_check_path (c, relative);
 }
 
+/* the folder's tokenizer, loaded once per fixture folder; gill_tokens: with GILL's nine */
+static GillOptTokenizer *
+cached_opt (const GillCheckCase *c,
+            const gchar         *folder,
+            gboolean             gill_tokens,
+            GError             **error)
+{
+  g_autofree gchar *key = g_strdup_printf ("opt-tokenizer:%d:%s", gill_tokens, folder);
+  GillOptTokenizer *tok = gill_check_cache_lookup (c, key);
+  if (tok)
+    return tok;
+  tok = gill_opt_tokenizer_load (folder, error);
+  if (tok == NULL)
+    return NULL;
+  if (gill_tokens)
+    gill_opt_tokenizer_add_gill_tokens (tok);
+  gill_check_cache_insert (c, key, tok, (GDestroyNotify) gill_opt_tokenizer_free);
+  return tok;
+}
+
+static GillClipTokenizer *
+cached_clip (const GillCheckCase *c,
+             const gchar         *folder,
+             GError             **error)
+{
+  g_autofree gchar *key = g_strdup_printf ("clip-tokenizer:%s", folder);
+  GillClipTokenizer *tok = gill_check_cache_lookup (c, key);
+  if (tok)
+    return tok;
+  tok = gill_clip_tokenizer_load (folder, error);
+  if (tok)
+    gill_check_cache_insert (c, key, tok, (GDestroyNotify) gill_clip_tokenizer_free);
+  return tok;
+}
+
 static gboolean
 run_opt (const GillCheckCase *c,
          GillCheckResults    *out,
@@ -56,7 +91,7 @@ run_opt (const GillCheckCase *c,
   g_autofree gchar *folder = text ? tokenizer_path (c, "opt_tokenizer_folder", error) : NULL;
   if (folder == NULL)
     return FALSE;
-  g_autoptr (GillOptTokenizer) plain = gill_opt_tokenizer_load (folder, error);
+  GillOptTokenizer *plain = cached_opt (c, folder, FALSE, error);
   if (plain == NULL)
     return FALSE;
   g_autoptr (GArray) plain_ids = gill_opt_tokenizer_encode (plain, text, -1, TRUE, error);
@@ -64,8 +99,9 @@ run_opt (const GillCheckCase *c,
     return FALSE;
   set_ids (out, "input_ids_plain_opt", plain_ids);
 
-  GillOptTokenizer *tok = plain;   /* GILL's: the same files plus its nine tokens */
-  gill_opt_tokenizer_add_gill_tokens (tok);
+  GillOptTokenizer *tok = cached_opt (c, folder, TRUE, error); /* GILL's: plus its nine tokens */
+  if (tok == NULL)
+    return FALSE;
   g_autoptr (GArray) ids = gill_opt_tokenizer_encode (tok, text, -1, TRUE, error);
   g_autoptr (GArray) ids_plain = ids ? gill_opt_tokenizer_encode (tok, text, -1, FALSE, error) : NULL;
   g_autoptr (GPtrArray) tokens = ids_plain ? gill_opt_tokenizer_tokenize (tok, text, -1, error) : NULL;
@@ -94,7 +130,7 @@ run_clip (const GillCheckCase *c,
   g_autofree gchar *folder = text ? tokenizer_path (c, "clip_tokenizer_folder", error) : NULL;
   if (folder == NULL)
     return FALSE;
-  g_autoptr (GillClipTokenizer) tok = gill_clip_tokenizer_load (folder, error);
+  GillClipTokenizer *tok = cached_clip (c, folder, error);
   if (tok == NULL)
     return FALSE;
   g_autoptr (GArray) padded = gill_clip_tokenizer_encode_padded (tok, text, -1,

@@ -36,6 +36,7 @@ static const GillCheckKind *const registries[] = {
   gill_check_kinds_rng, gill_check_kinds_sched,
   gill_check_kinds_opt,
   gill_check_kinds_clip,
+  gill_check_kinds_sd,
 };
 
 /* ------------------------------------------------------------------ results */
@@ -259,6 +260,43 @@ gill_check_manifest_string (const GillCheckCase *c,
                             const gchar         *member)
 {
   return object_string (c->manifest, member);
+}
+
+/* ------------------------------------------------------------------ per-folder cache */
+
+typedef struct
+{
+  gpointer data;
+  GDestroyNotify destroy;
+} Cached;
+
+static void
+cached_free (Cached *cached)
+{
+  if (cached->destroy)
+    cached->destroy (cached->data);
+  g_free (cached);
+}
+
+gpointer
+gill_check_cache_lookup (const GillCheckCase *c,
+                         const gchar         *key)
+{
+  Cached *cached = c->cache ? g_hash_table_lookup (c->cache, key) : NULL;
+  return cached ? cached->data : NULL;
+}
+
+void
+gill_check_cache_insert (const GillCheckCase *c,
+                         const gchar         *key,
+                         gpointer             data,
+                         GDestroyNotify       destroy)
+{
+  g_return_if_fail (c->cache != NULL);
+  Cached *cached = g_new (Cached, 1);
+  cached->data = data;
+  cached->destroy = destroy;
+  g_hash_table_replace (c->cache, g_strdup (key), cached);
 }
 
 /* ------------------------------------------------------------------ comparison */
@@ -778,11 +816,12 @@ check_folder (const gchar        *folder,
   if (g_file_test (golden_path, G_FILE_TEST_EXISTS) && (golden = gill_safetensors_open (golden_path, error)) == NULL)
     return FALSE;
 
+  g_autoptr (GHashTable) cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cached_free);
   JsonArray *list = json_node_get_array (cases);
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonNode *node = json_array_get_element (list, i);
-      GillCheckCase c = { .folder = folder, .golden = golden };
+      GillCheckCase c = { .folder = folder, .golden = golden, .cache = cache };
       c.manifest = manifest && JSON_NODE_HOLDS_OBJECT (manifest) ? json_node_get_object (manifest) : NULL;
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {

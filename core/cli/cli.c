@@ -3,8 +3,10 @@
 
 #include <stdio.h>
 
-GOptionGroup *
-gill_cli_common_group (GillCliCommon *common)
+/* the options every command takes, listed with the command's own in --help */
+static void
+common_add_entries (GOptionContext *context,
+                    GillCliCommon  *common)
 {
   const GOptionEntry entries[] = {
     { "models", 0, 0, G_OPTION_ARG_FILENAME, &common->models,
@@ -13,10 +15,7 @@ gill_cli_common_group (GillCliCommon *common)
       "JSON configuration (default: $GILL_CONFIG, then $XDG_CONFIG_HOME/gill/config.json)", "FILE" },
     { NULL }
   };
-  GOptionGroup *group = g_option_group_new ("common", "Options every command takes:",
-                                            "Show the options every command takes", NULL, NULL);
-  g_option_group_add_entries (group, entries);
-  return group;
+  g_option_context_add_main_entries (context, entries, NULL);
 }
 
 void
@@ -55,7 +54,7 @@ gill_cli_parse (const gchar        *command,
   if (entries)
     g_option_context_add_main_entries (context, entries, NULL);
   if (common)
-    g_option_context_add_group (context, gill_cli_common_group (common));
+    common_add_entries (context, common);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
       fprintf (stderr, "gill %s: %s; run 'gill %s --help' for usage\n", command, error->message, command);

@@ -24,8 +24,7 @@ typedef struct
   gchar *config_file; /* --config-file / GILL_CONFIG */
 } GillCliCommon;
 
-/* the GOptionEntry group every command adds (fills common; env defaults applied after parse) */
-GOptionGroup *gill_cli_common_group    (GillCliCommon *common);
+/* env defaults applied after parsing (gill_cli_parse does it) */
 void          gill_cli_common_finish   (GillCliCommon *common);
 void          gill_cli_common_clear    (GillCliCommon *common);
 
