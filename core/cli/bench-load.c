@@ -2,7 +2,9 @@
  *
  * Times opening PATH (a weight file or model folder) and resolving every tensor by name, with the
  * resident memory after it. Without PATH it first writes a sharded checkpoint of random contents
- * (OPT-6.7B's tensor names and shapes in f16, safetensors shards + index, --size-gb in all) to a
+ * (OPT-6.7B's tensor names and shapes in f16, --size-gb in all) as the official files come —
+ * two torch.save zip shards with `decoder.*` keys and pytorch_model.bin.index.json (--format bin)
+ * or two safetensors shards and model.safetensors.index.json (--format safetensors) — to a
  * temporary folder, measures that, and removes it. */
 #include <errno.h>
 #include <stdio.h>
@@ -13,20 +15,9 @@
 
 #include "core/base/error.h"
 #include "core/cli/bench.h"
+#include "core/cli/bench-writer.h"
 #include "core/cli/cli.h"
 #include "core/io/store.h"
-
-typedef struct
-{
-  gchar *name;
-  gint64 rows, cols; /* cols = 0: a vector */
-} Spec;
-
-static guint64
-spec_bytes (const Spec *s)
-{
-  return 2 * (guint64) s->rows * (guint64) MAX (s->cols, 1);
-}
 
 static void
 spec_add (GPtrArray *specs,
@@ -35,16 +26,16 @@ spec_add (GPtrArray *specs,
           gint64     cols,
           guint64   *total)
 {
-  Spec *s = g_new0 (Spec, 1);
+  GillBenchTensor *s = g_new0 (GillBenchTensor, 1);
   s->name = name;
   s->rows = rows;
   s->cols = cols;
-  *total += spec_bytes (s);
+  *total += gill_bench_tensor_bytes (s);
   g_ptr_array_add (specs, s);
 }
 
 static void
-spec_free (Spec *s)
+spec_free (GillBenchTensor *s)
 {
   g_free (s->name);
   g_free (s);
@@ -82,101 +73,24 @@ opt_specs (guint64 budget)
   return specs;
 }
 
-/* random f16 bits in [-1, 1) magnitudes: xorshift, fast enough to be disk-bound */
-static void
-fill_random_f16 (guint16 *out,
-                 gsize    n,
-                 guint64 *state)
-{
-  for (gsize i = 0; i < n; i++)
-    {
-      *state ^= *state << 13;
-      *state ^= *state >> 7;
-      *state ^= *state << 17;
-      out[i] = (guint16) ((*state & 0x83ff) | 0x3800); /* sign, mantissa; exponent 2^-1 */
-    }
-}
-
-static gboolean
-write_shard (const gchar *path,
-             GPtrArray   *specs,
-             guint        from,
-             guint        to,
-             GError     **error)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  guint64 offset = 0;
-  for (guint i = from; i < to; i++)
-    {
-      Spec *s = g_ptr_array_index (specs, i);
-      json_builder_set_member_name (b, s->name);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "dtype");
-      json_builder_add_string_value (b, "F16");
-      json_builder_set_member_name (b, "shape");
-      json_builder_begin_array (b);
-      json_builder_add_int_value (b, s->rows);
-      if (s->cols)
-        json_builder_add_int_value (b, s->cols);
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "data_offsets");
-      json_builder_begin_array (b);
-      json_builder_add_int_value (b, (gint64) offset);
-      offset += spec_bytes (s);
-      json_builder_add_int_value (b, (gint64) offset);
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-    }
-  json_builder_end_object (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree gchar *header = json_to_string (root, FALSE);
-  gsize hlen = strlen (header);
-  gsize padded = (hlen + 7) / 8 * 8;
-
-  FILE *f = fopen (path, "wb");
-  if (f == NULL)
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_IO, "%s: cannot create: %s", path, g_strerror (errno));
-      return FALSE;
-    }
-  guint64 n = GUINT64_TO_LE (padded);
-  gboolean ok = fwrite (&n, 8, 1, f) == 1 && fwrite (header, 1, hlen, f) == hlen;
-  for (gsize i = hlen; ok && i < padded; i++)
-    ok = fputc (' ', f) != EOF;
-  const gsize chunk = 1 << 22;
-  g_autofree guint16 *buf = g_new (guint16, chunk);
-  guint64 state = 0x9e3779b97f4a7c15ull;
-  for (guint64 left = offset; ok && left > 0;)
-    {
-      gsize n16 = MIN (chunk, left / 2);
-      fill_random_f16 (buf, n16, &state);
-      ok = fwrite (buf, 2, n16, f) == n16;
-      left -= 2 * n16;
-    }
-  if (fclose (f) != 0 || !ok)
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_IO, "%s: write failed (disk full?)", path);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* two shards (the first about 60 %) and a model.safetensors.index.json */
+/* two shards (the first about 60 %) and their index, named as Hugging Face names them */
 static gboolean
 write_sharded_checkpoint (const gchar *folder,
                           guint64      budget,
+                          gboolean     torch_zip,
                           GError     **error)
 {
   g_autoptr (GPtrArray) specs = opt_specs (budget);
   guint64 total = 0, acc = 0;
   for (guint i = 0; i < specs->len; i++)
-    total += spec_bytes (g_ptr_array_index (specs, i));
+    total += gill_bench_tensor_bytes (g_ptr_array_index (specs, i));
   guint split = 0;
   while (split < specs->len && acc < total * 6 / 10)
-    acc += spec_bytes (g_ptr_array_index (specs, split++));
+    acc += gill_bench_tensor_bytes (g_ptr_array_index (specs, split++));
 
-  const gchar *names[2] = { "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors" };
+  static const gchar *const st_names[2] = { "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors" };
+  static const gchar *const bin_names[2] = { "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin" };
+  const gchar *const *names = torch_zip ? bin_names : st_names;
   guint bounds[3] = { 0, split, specs->len };
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -191,11 +105,14 @@ write_sharded_checkpoint (const gchar *folder,
     {
       g_autofree gchar *path = g_build_filename (folder, names[s], NULL);
       gill_bench_progress ("writing %s (%u tensors)", path, bounds[s + 1] - bounds[s]);
-      if (!write_shard (path, specs, bounds[s], bounds[s + 1], error))
+      GillBenchTensor *const *shard = (GillBenchTensor *const *) specs->pdata + bounds[s];
+      guint n = bounds[s + 1] - bounds[s];
+      if (!(torch_zip ? gill_bench_write_torch_zip (path, shard, n, error)
+                      : gill_bench_write_safetensors (path, shard, n, error)))
         return FALSE;
       for (guint i = bounds[s]; i < bounds[s + 1]; i++)
         {
-          json_builder_set_member_name (b, ((Spec *) g_ptr_array_index (specs, i))->name);
+          json_builder_set_member_name (b, ((GillBenchTensor *) g_ptr_array_index (specs, i))->name);
           json_builder_add_string_value (b, names[s]);
         }
     }
@@ -203,7 +120,8 @@ write_sharded_checkpoint (const gchar *folder,
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   g_autofree gchar *text = json_to_string (root, TRUE);
-  g_autofree gchar *index = g_build_filename (folder, "model.safetensors.index.json", NULL);
+  g_autofree gchar *index = g_build_filename (folder, torch_zip ? "pytorch_model.bin.index.json"
+                                                                : "model.safetensors.index.json", NULL);
   return g_file_set_contents (index, text, -1, error);
 }
 
@@ -249,7 +167,11 @@ gill_bench_load (int argc, char **argv)
   gint repetitions = 5;
   gdouble size_gb = 4.0;
   g_autofree gchar *tmpdir = NULL;
+  g_autofree gchar *format = NULL;
+  gboolean keep = FALSE;
   const GOptionEntry entries[] = {
+    { "keep", 0, 0, G_OPTION_ARG_NONE, &keep, "without PATH: keep the generated checkpoint (its folder is printed)", NULL },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "without PATH: bin (torch.save zip shards, default) or safetensors", "FORMAT" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "one JSON object on the last line of stdout", NULL },
     { "repetitions", 'r', 0, G_OPTION_ARG_INT, &repetitions, "timed runs after one warm-up (default 5)", "N" },
     { "size-gb", 0, 0, G_OPTION_ARG_DOUBLE, &size_gb, "without PATH: size of the generated checkpoint (default 4)", "GB" },
@@ -261,9 +183,10 @@ gill_bench_load (int argc, char **argv)
                        "(headers only; no tensor data is read), and the resident memory after it.",
                        entries, NULL, &argc, &argv))
     return GILL_EXIT_USAGE;
-  if (repetitions < 1 || size_gb <= 0 || size_gb > 64)
+  gboolean torch_zip = format == NULL || g_str_equal (format, "bin");
+  if (repetitions < 1 || size_gb <= 0 || size_gb > 64 || !(torch_zip || g_str_equal (format, "safetensors")))
     {
-      fprintf (stderr, "gill bench load: --repetitions must be >= 1 and --size-gb in (0, 64]\n");
+      fprintf (stderr, "gill bench load: --repetitions must be >= 1, --size-gb in (0, 64], --format bin or safetensors\n");
       return GILL_EXIT_USAGE;
     }
 
@@ -274,7 +197,7 @@ gill_bench_load (int argc, char **argv)
     {
       g_autofree gchar *tmpl = g_build_filename (tmpdir ? tmpdir : g_get_tmp_dir (), "gill-bench-load-XXXXXX", NULL);
       generated = g_mkdtemp (g_steal_pointer (&tmpl));
-      if (generated == NULL || !write_sharded_checkpoint (generated, (guint64) (size_gb * 1e9), &error))
+      if (generated == NULL || !write_sharded_checkpoint (generated, (guint64) (size_gb * 1e9), torch_zip, &error))
         {
           if (generated)
             remove_folder (generated);
@@ -301,7 +224,9 @@ gill_bench_load (int argc, char **argv)
       rss_open = MAX (rss_open, gill_bench_current_rss ());
       gill_bench_progress ("%s %.4f s", r < 0 ? "warm-up" : "run", s);
     }
-  if (generated)
+  if (generated && keep)
+    gill_bench_progress ("kept the generated checkpoint in %s", generated);
+  else if (generated)
     remove_folder (generated);
   if (!ok)
     {
@@ -316,7 +241,7 @@ gill_bench_load (int argc, char **argv)
     {
       JsonBuilder *b = gill_bench_json_begin ("load");
       json_builder_set_member_name (b, "path");
-      json_builder_add_string_value (b, generated ? "(generated)" : path);
+      json_builder_add_string_value (b, generated ? (torch_zip ? "(generated torch zip shards)" : "(generated safetensors shards)") : path);
       json_builder_set_member_name (b, "tensors");
       json_builder_add_int_value (b, n_tensors);
       json_builder_set_member_name (b, "bytes");
@@ -335,7 +260,10 @@ gill_bench_load (int argc, char **argv)
     {
       printf ("| model | tensors | bytes | open+resolve median | min | RSS after open |\n");
       printf ("|---|---|---|---|---|---|\n");
-      printf ("| %s | %u | %s | %.2f ms | %.2f ms | %.1f MiB |\n", generated ? "generated OPT-6.7B-shaped f16 shards" : path,
+      g_autofree gchar *what = generated ? g_strdup_printf ("generated OPT-6.7B-shaped f16 %s shards",
+                                                            torch_zip ? "torch.save zip" : "safetensors")
+                                         : g_strdup (path);
+      printf ("| %s | %u | %s | %.2f ms | %.2f ms | %.1f MiB |\n", what,
               n_tensors, human, median * 1e3, min * 1e3, rss_open / 1048576.0);
       printf ("\n%s; %d runs after one warm-up\n", machine, repetitions);
     }
