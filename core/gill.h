@@ -52,4 +52,55 @@ const gchar *gill_version        (void);
 gchar       *gill_describe_path  (const gchar *path,
                                   GError     **error);
 
+/* ------------------------------------------------------------------ tokenizers */
+
+typedef struct _GillTokenizer GillTokenizer;
+
+typedef enum
+{
+  GILL_TOKENIZER_OPT,       /* GILL's: OPT's byte-level BPE plus <|image|> and [IMG0]..[IMG7] */
+  GILL_TOKENIZER_OPT_PLAIN, /* OPT's files as they are, without GILL's nine tokens */
+  GILL_TOKENIZER_CLIP,      /* Stable Diffusion's text encoder tokenizer (CLIP BPE, ftfy) */
+} GillTokenizerKind;
+
+typedef enum
+{
+  GILL_TOKENIZE_DEFAULT = 0,
+  GILL_TOKENIZE_NO_SPECIAL = 1 << 0, /* no BOS (OPT) / no BOS and EOS (CLIP) */
+  GILL_TOKENIZE_PAD = 1 << 1,        /* CLIP: truncate and pad to 77 ids as SD does */
+  GILL_TOKENIZE_BASIC = 1 << 2,      /* CLIP: transformers' fallback without ftfy */
+} GillTokenizeFlags;
+
+/**
+ * gill_tokenizer_load:
+ * @path: a tokenizer folder (vocab.json, merges.txt, ...) or, for CLIP, OpenAI's
+ *   bpe_simple_vocab_16e6.txt.gz
+ *
+ * Returns: (transfer full): the tokenizer, free with gill_tokenizer_free(), or %NULL with @error
+ * set (MODEL_MISSING or FORMAT naming the file).
+ */
+GillTokenizer *gill_tokenizer_load        (GillTokenizerKind  kind,
+                                           const gchar       *path,
+                                           GError           **error);
+void           gill_tokenizer_free        (GillTokenizer     *tokenizer);
+/* (transfer full) the ids (gint32) of UTF-8 text (len -1: NUL-terminated); invalid UTF-8 is an
+ * INVALID_ARGUMENT error naming the byte offset */
+GArray        *gill_tokenizer_encode      (const GillTokenizer *tokenizer,
+                                           const gchar         *text,
+                                           gssize               len,
+                                           GillTokenizeFlags    flags,
+                                           GError             **error);
+/* (transfer full) the text of ids; *len gets its byte length (it may hold U+0000) */
+gchar         *gill_tokenizer_decode      (const GillTokenizer *tokenizer,
+                                           const gint32        *ids,
+                                           gsize                n_ids,
+                                           gboolean             skip_special,
+                                           gsize               *len,
+                                           GError             **error);
+/* (transfer none) the token string of an id in the byte-level alphabet, or NULL */
+const gchar   *gill_tokenizer_id_to_token (const GillTokenizer *tokenizer,
+                                           gint32               id);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GillTokenizer, gill_tokenizer_free)
+
 G_END_DECLS

@@ -4,19 +4,14 @@
  * space, "Ċ" a newline, "</w>" ends a CLIP word). --decode reads ids (separated by spaces,
  * commas, brackets or newlines) and prints the text. "-" reads TEXT from standard input, byte
  * for byte (no trailing newline is removed). The tokenizer files come from --files, else
- * $GILL_OPT_TOKENIZER / $GILL_CLIP_TOKENIZER.
- *
- * Like `check` and `bench` it uses core/text directly; the public API (core/gill.h) has no
- * tokenizer calls yet. */
+ * $GILL_OPT_TOKENIZER / $GILL_CLIP_TOKENIZER. Only the public API (core/gill.h) is used. */
 #include "core/cli/tokenize.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "core/base/error.h"
 #include "core/cli/cli.h"
-#include "core/text/clip-tokenizer.h"
-#include "core/text/opt-tokenizer.h"
+#include "core/gill.h"
 
 typedef struct
 {
@@ -97,109 +92,50 @@ files_for (const TokenizeOptions *o)
 }
 
 static void
-print_tokens (const GArray *ids,
-              const gchar *(*to_token) (gconstpointer, gint32),
-              gconstpointer tok)
+print_tokens (const GillTokenizer *tok,
+              const GArray        *ids,
+              const gchar         *name)
 {
+  printf ("# %s: %u tokens (position, id, token)\n", name, ids->len);
   for (guint i = 0; i < ids->len; i++)
     {
       gint32 id = g_array_index (ids, gint32, i);
-      const gchar *s = to_token (tok, id);
+      const gchar *s = gill_tokenizer_id_to_token (tok, id);
       printf ("%u\t%d\t%s\n", i, id, s ? s : "");
     }
 }
 
-static const gchar *
-opt_token (gconstpointer tok,
-           gint32        id)
-{
-  return gill_opt_tokenizer_id_to_token (tok, id);
-}
-
-static const gchar *
-clip_token (gconstpointer tok,
-            gint32        id)
-{
-  return gill_clip_tokenizer_id_to_token (tok, id);
-}
-
-static void
-print_text (const gchar *text,
-            gsize        len)
-{
-  fwrite (text, 1, len, stdout);
-  fputc ('\n', stdout);
-}
-
 static gboolean
-run_opt (const TokenizeOptions *o,
-         const gchar           *files,
-         const gchar           *input,
-         gsize                  len,
-         GError               **error)
+run (const TokenizeOptions *o,
+     const gchar           *files,
+     const gchar           *input,
+     gsize                  len,
+     GError               **error)
 {
-  g_autoptr (GillOptTokenizer) tok = gill_opt_tokenizer_load (files, error);
-  if (tok == NULL)
-    return FALSE;
-  if (!o->plain)
-    gill_opt_tokenizer_add_gill_tokens (tok);
-  if (o->decode)
-    {
-      g_autoptr (GArray) ids = parse_ids (input, error);
-      gsize n = 0;
-      g_autofree gchar *text = ids ? gill_opt_tokenizer_decode (tok, (const gint32 *) ids->data,
-                                                                ids->len, o->skip_special, &n,
-                                                                error) : NULL;
-      if (text == NULL)
-        return FALSE;
-      print_text (text, n);
-      return TRUE;
-    }
-  g_autoptr (GArray) ids = gill_opt_tokenizer_encode (tok, input, (gssize) len, !o->no_special, error);
-  if (ids == NULL)
-    return FALSE;
-  printf ("# opt: %u tokens (position, id, token)\n", ids->len);
-  print_tokens (ids, opt_token, tok);
-  return TRUE;
-}
-
-static gboolean
-run_clip (const TokenizeOptions *o,
-          const gchar           *files,
-          const gchar           *input,
-          gsize                  len,
-          GError               **error)
-{
-  g_autoptr (GillClipTokenizer) tok = gill_clip_tokenizer_load (files, error);
+  gboolean opt = strcmp (o->tokenizer, "opt") == 0;
+  GillTokenizerKind kind = !opt ? GILL_TOKENIZER_CLIP : o->plain ? GILL_TOKENIZER_OPT_PLAIN : GILL_TOKENIZER_OPT;
+  g_autoptr (GillTokenizer) tok = gill_tokenizer_load (kind, files, error);
   if (tok == NULL)
     return FALSE;
   if (o->decode)
     {
       g_autoptr (GArray) ids = parse_ids (input, error);
       gsize n = 0;
-      g_autofree gchar *text = ids ? gill_clip_tokenizer_decode (tok, (const gint32 *) ids->data,
-                                                                 ids->len, o->skip_special, &n,
-                                                                 error) : NULL;
+      g_autofree gchar *text = ids ? gill_tokenizer_decode (tok, (const gint32 *) ids->data, ids->len,
+                                                            o->skip_special, &n, error)
+                                   : NULL;
       if (text == NULL)
         return FALSE;
-      print_text (text, n);
+      fwrite (text, 1, n, stdout);
+      fputc ('\n', stdout);
       return TRUE;
     }
-  g_autoptr (GArray) ids = o->pad ? gill_clip_tokenizer_encode_padded (tok, input, (gssize) len,
-                                                                       GILL_CLIP_MAX_LENGTH, error)
-                                  : gill_clip_tokenizer_encode (tok, input, (gssize) len,
-                                                                o->basic ? GILL_CLIP_ENCODE_BASIC_NORMALIZER
-                                                                         : GILL_CLIP_ENCODE_DEFAULT,
-                                                                error);
+  GillTokenizeFlags flags = (o->no_special ? GILL_TOKENIZE_NO_SPECIAL : 0) | (o->pad ? GILL_TOKENIZE_PAD : 0)
+                            | (o->basic ? GILL_TOKENIZE_BASIC : 0);
+  g_autoptr (GArray) ids = gill_tokenizer_encode (tok, input, (gssize) len, flags, error);
   if (ids == NULL)
     return FALSE;
-  if (o->no_special && ids->len >= 2)       /* add_special_tokens=False: no BOS, no EOS */
-    {
-      g_array_remove_index (ids, ids->len - 1);
-      g_array_remove_index (ids, 0);
-    }
-  printf ("# clip: %u tokens (position, id, token)\n", ids->len);
-  print_tokens (ids, clip_token, tok);
+  print_tokens (tok, ids, o->tokenizer);
   return TRUE;
 }
 
@@ -250,8 +186,7 @@ gill_cmd_tokenize (int argc, char **argv)
       gsize len = 0;
       g_autofree gchar *input = read_input (argv[1], &len, &error);
       gboolean ok = input != NULL
-                    && (strcmp (o.tokenizer, "opt") == 0 ? run_opt (&o, files_for (&o), input, len, &error)
-                                                         : run_clip (&o, files_for (&o), input, len, &error));
+                    && run (&o, files_for (&o), input, len, &error);
       if (!ok)
         {
           gill_cli_print_error (error);
