@@ -115,10 +115,15 @@ fi
 if [ "${SKIP_PLUGIN:-0}" != 1 ]; then
   log "GIMP 3 plug-in tests in the Debian 13 chroot"
   bash scripts/test-plugin.sh >/tmp/gill-plugin.log 2>&1
-  grep -E '^(PASS|FAIL)' /tmp/gill-plugin.log
+  plugin_rc=$?
+  grep -E '^(PASS|FAIL)|core tests' /tmp/gill-plugin.log
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' /tmp/gill-plugin.log | tail -1)
   if [ -n "$line" ]; then
     count "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')"
+    # the chroot's own build and core tests fail the runner without a FAIL line of their own
+    if [ "$plugin_rc" -ne 0 ] && [ "$(echo "$line" | awk '{print $3}')" = 0 ]; then
+      echo "FAIL chroot build or core tests (Debian 13): see /tmp/gill-plugin.log"; count 0 1
+    fi
   else
     tail -40 /tmp/gill-plugin.log; count 0 1
   fi
