@@ -154,7 +154,7 @@ test_check_verdicts (void)
     "\"expected\":{\"value\":[1.0,2.0],\"other\":1},\"atol\":0,\"rtol\":0},"
     "{\"name\":\"info-key\",\"kind\":\"io.tensor\",\"inputs\":{\"file\":{\"str\":\"data.safetensors\"},\"key\":{\"str\":\"x\"}},"
     "\"expected\":{\"value\":[1.0,2.0],\"other\":1},\"informational\":[\"other\"],\"atol\":0,\"rtol\":0},"
-    "{\"name\":\"later\",\"kind\":\"unet.forward\",\"inputs\":{},\"expected\":{}},"
+    "{\"name\":\"later\",\"kind\":\"gill.generate\",\"inputs\":{},\"expected\":{}},"
     "{\"name\":\"bogus\",\"kind\":\"no.such.kind\",\"inputs\":{},\"expected\":{}}]", -1, NULL));
   g_auto (Run) r = { 0 };
   run_gill (&r, "check", dir, NULL);
@@ -164,13 +164,13 @@ test_check_verdicts (void)
   g_assert_nonnull (strstr (r.out, "/ok"));
   g_assert_nonnull (strstr (r.out, "FAIL io.tensor"));
   g_assert_nonnull (strstr (r.out, "not produced"));
-  g_assert_nonnull (strstr (r.out, "SKIP unet.forward"));
+  g_assert_nonnull (strstr (r.out, "SKIP gill.generate"));
   g_assert_nonnull (strstr (r.out, "kind not documented"));
   g_assert_nonnull (strstr (r.out, "3 passed, 3 failed, 1 skipped"));
 
   /* --kind keeps only matching kinds */
   g_auto (Run) k = { 0 };
-  run_gill (&k, "check", "--kind", "unet", dir, NULL);
+  run_gill (&k, "check", "--kind", "gill.gen", dir, NULL);
   g_assert_cmpint (k.status, ==, 0);
   g_assert_nonnull (strstr (k.out, "0 passed, 0 failed, 1 skipped"));
 
