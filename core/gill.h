@@ -52,6 +52,33 @@ const gchar *gill_version        (void);
 gchar       *gill_describe_path  (const gchar *path,
                                   GError     **error);
 
+/* ------------------------------------------------------------------ configuration */
+
+/* (transfer full) $GILL_CONFIG, else $XDG_CONFIG_HOME/gill/config.json (which need not exist) */
+gchar         *gill_config_default_file   (void);
+/**
+ * gill_config_get_path:
+ * @config_file: the JSON configuration (an object; data/README.md lists its keys)
+ * @key: "models", "clip", "sd", ...
+ *
+ * The path a key names: "~/" is the home folder, a relative path is relative to the folder of
+ * @config_file. A missing file, a missing key, null or "" is no error: %NULL is returned with
+ * @error unset. A file that is not a JSON object or a key that is not a string is a FORMAT error
+ * naming the file.
+ *
+ * Returns: (transfer full) (nullable): the path
+ */
+gchar         *gill_config_get_path       (const gchar *config_file,
+                                           const gchar *key,
+                                           GError     **error);
+/* the first of @given (a flag or argument), the environment variable @env, and the
+ * configuration's @key; none -> MODEL_MISSING saying how to name one (transfer full) */
+gchar         *gill_config_find_path      (const gchar *given,
+                                           const gchar *env,
+                                           const gchar *config_file,
+                                           const gchar *key,
+                                           GError     **error);
+
 /* ------------------------------------------------------------------ tokenizers */
 
 typedef struct _GillTokenizer GillTokenizer;

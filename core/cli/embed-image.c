@@ -19,43 +19,8 @@
 
 #include "core/base/error.h"
 #include "core/cli/cli.h"
+#include "core/gill.h"
 #include "core/gill/clip-model.h"
-
-/* the configuration file's "clip" (a relative path is relative to the file's folder); NULL with
- * no error when the file or the key is absent */
-static gchar *
-configured_clip (const gchar *config_file,
-                 GError     **error)
-{
-  if (config_file == NULL || !g_file_test (config_file, G_FILE_TEST_EXISTS))
-    return NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_mapped_file (parser, config_file, &local)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_FORMAT, "%s: %s; fix or remove the configuration file", config_file,
-                   local ? local->message : "not a JSON object");
-      return NULL;
-    }
-  JsonNode *clip = json_object_get_member (json_node_get_object (json_parser_get_root (parser)), "clip");
-  if (clip == NULL || JSON_NODE_HOLDS_NULL (clip))
-    return NULL;
-  if (!JSON_NODE_HOLDS_VALUE (clip) || json_node_get_value_type (clip) != G_TYPE_STRING)
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_FORMAT, "%s: \"clip\" is not a string (a folder)", config_file);
-      return NULL;
-    }
-  const gchar *value = json_node_get_string (clip);
-  if (*value == '\0')
-    return NULL;
-  if (g_str_has_prefix (value, "~/"))
-    return g_build_filename (g_get_home_dir (), value + 2, NULL);
-  if (g_path_is_absolute (value))
-    return g_strdup (value);
-  g_autofree gchar *dir = g_path_get_dirname (config_file);
-  return g_build_filename (dir, value, NULL);
-}
 
 static void
 normalize (float *v,
@@ -138,24 +103,15 @@ gill_cmd_embed_image (int argc, char **argv)
     }
 
   /* the CLIP folder: --clip, $GILL_CLIP, the configuration's "clip" */
-  if (clip == NULL && g_getenv ("GILL_CLIP") && *g_getenv ("GILL_CLIP"))
-    clip = g_strdup (g_getenv ("GILL_CLIP"));
-  if (clip == NULL)
-    clip = configured_clip (common.config_file, &error);
+  g_autofree gchar *clip_path = gill_config_find_path (clip, "GILL_CLIP", common.config_file, "clip", &error);
   gill_cli_common_clear (&common);
-  if (error)
+  if (clip_path == NULL)
     {
       gill_cli_print_error (error);
       return GILL_EXIT_FAILURE;
     }
-  if (clip == NULL)
-    {
-      fprintf (stderr, "gill embed-image: no CLIP folder; pass --clip DIR (openai/clip-vit-large-patch14), set "
-                       "GILL_CLIP, or add \"clip\" to the configuration file\n");
-      return GILL_EXIT_USAGE;
-    }
 
-  g_autoptr (GillClipModel) model = gill_clip_model_open (clip, GILL_CLIP_TOWER_VISION, &error);
+  g_autoptr (GillClipModel) model = gill_clip_model_open (clip_path, GILL_CLIP_TOWER_VISION, &error);
   if (model == NULL)
     {
       gill_cli_print_error (error);
