@@ -1,0 +1,53 @@
+/* attention.h — scaled dot-product attention, tiled with an online softmax.
+ *
+ * Per head h (the channel slice [h·d, (h+1)·d) of every row, as in PyTorch's multi-head split):
+ *
+ *   out_i = Σ_j softmax_j (scale · q_i · k_j) v_j
+ *
+ * computed a block of queries at a time against blocks of keys, keeping per query the running
+ * maximum m and denominator l (Milakov & Gimelshein 2018, "Online normalizer calculation for
+ * softmax"; FlashAttention's schedule): for each key block S = scale · Q Kᵀ, m' = max (m, max S),
+ * P = exp (S − m'), l = l·exp (m − m') + Σ P, O = O·exp (m − m') + P V; at the end O / l.
+ * At most BLOCK_Q × BLOCK_KV scores exist at once, whatever the sequence lengths: SD's 64×64
+ * self-attention (4096² scores per head) or the VAE's at 1024 px (16384²) stay in a few MB.
+ * Both products go through the one GEMM entry point; the softmax rows of a large tile are split
+ * among gill's worker pool (core/ops/parallel.h). No mask (SD needs none). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define GILL_ATTENTION_BLOCK_Q  512   /* queries per tile (more when there are few keys) */
+#define GILL_ATTENTION_BLOCK_KV 2048  /* keys per tile */
+
+/* floats of scratch gill_attention needs for these sizes */
+gsize gill_attention_scratch_floats (gint64 n_q,
+                                     gint64 n_kv,
+                                     gint64 head_dim);
+
+/* out[n_q, n_head·d] (row stride ldo) from q[n_q, ·] (ldq), k[n_kv, ·] (ldk), v[n_kv, ·] (ldv);
+ * out must not overlap q, k or v */
+void  gill_attention                (const float *q,
+                                     gint64       ldq,
+                                     const float *k,
+                                     gint64       ldk,
+                                     const float *v,
+                                     gint64       ldv,
+                                     float       *out,
+                                     gint64       ldo,
+                                     gint64       n_q,
+                                     gint64       n_kv,
+                                     gint64       n_head,
+                                     gint64       head_dim,
+                                     float        scale,
+                                     float       *scratch);
+
+/* x[i] = exp (x[i] − shift), returning Σ x[i]: the softmax kernel (vectorised polynomial exp,
+ * relative error < 2e-7); values below e^-64 come out as 0, so that no denormal reaches the GEMMs
+ * that follow. Exported for the other softmax users. */
+float gill_attention_exp_sum        (float       *x,
+                                     gint64       n,
+                                     float        shift);
+
+G_END_DECLS
