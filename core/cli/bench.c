@@ -140,6 +140,10 @@ static const Bench benches[] = {
   { "load", gill_bench_load, "open a model and resolve every tensor: time and resident memory" },
   { "tokenize", gill_bench_tokenize, "tokenizer throughput (MB/s), English and mixed scripts" },
   { "opt", gill_bench_opt, "OPT prefill and decode on in-memory random weights vs sgemm rate and bandwidth" },
+  { "clip", gill_bench_clip, "CLIP vision (batch 1, 8) and text towers on in-memory random weights vs sgemm rate" },
+  { "unet", gill_bench_unet, "SD 1.5 UNet guided step on in-memory random weights vs sgemm rate" },
+  { "vae", gill_bench_vae, "SD 1.5 VAE decode on in-memory random weights vs sgemm rate" },
+  { "sd", gill_bench_sd, "SD 1.5 end to end from temporary random-weight files: step, decode, peak RSS" },
 };
 
 int
