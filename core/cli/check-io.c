@@ -32,8 +32,11 @@ load_file_tree (const gchar *path,
     return NULL;
   GillValue *dict = gill_value_new_dict ();
   for (guint i = 0; i < list->names->len; i++)
-    gill_value_dict_set (dict, gill_value_new_string (g_ptr_array_index (list->names, i), -1),
-                         gill_value_new_tensor (g_ptr_array_index (list->tensors, i)));
+    {
+      g_autoptr (GillValue) key = gill_value_new_string (g_ptr_array_index (list->names, i), -1);
+      g_autoptr (GillValue) tensor = gill_value_new_tensor (g_ptr_array_index (list->tensors, i));
+      gill_value_dict_set (dict, key, tensor); /* takes its own references */
+    }
   return dict;
 }
 

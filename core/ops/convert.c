@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/base/half.h"
+#include "core/ops/cpu.h"
 
 /* one 16-bit element at any alignment (safetensors data need not be aligned) */
 static inline guint16
@@ -61,7 +62,7 @@ gill_convert_f16_to_f32 (const void    *in,
                          gsize          n)
 {
 #ifdef GILL_HAVE_X86
-  if (__builtin_cpu_supports ("f16c") && __builtin_cpu_supports ("avx"))
+  if (gill_cpu_has_f16c ())
     {
       f16_to_f32_f16c (in, out, n);
       return;

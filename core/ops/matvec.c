@@ -18,6 +18,7 @@
 
 #include "core/base/half.h"
 #include "core/ops/convert.h"
+#include "core/ops/cpu.h"
 #include "core/ops/gemm.h"
 #include "core/ops/parallel.h"
 
@@ -494,7 +495,7 @@ gill_matvec_isa_supported (GillMatvecIsa isa)
       return TRUE;
 #ifdef MATVEC_HAVE_X86
     case GILL_MATVEC_ISA_AVX2:
-      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") && __builtin_cpu_supports ("f16c");
+      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") && gill_cpu_has_f16c ();
     case GILL_MATVEC_ISA_AVX512:
       return gill_matvec_isa_supported (GILL_MATVEC_ISA_AVX2) && __builtin_cpu_supports ("avx512f")
              && __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl");
