@@ -370,13 +370,21 @@ gill_sd_linear_forward (const GillSdLinear *linear,
       gill_nn_add (y + r * ldy, bias, linear->out);
 }
 
+/* target_clones only on static functions (clang 14 emits no resolver for an exported one) */
 __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+static void
+silu_rows (float *x,
+           gint64 n)
+{
+  for (gint64 i = 0; i < n; i++)
+    x[i] = x[i] / (1.0f + gill_vmath_exp (-x[i]));
+}
+
 void
 gill_sd_silu (float *x,
               gint64 n)
 {
-  for (gint64 i = 0; i < n; i++)
-    x[i] = x[i] / (1.0f + gill_vmath_exp (-x[i]));
+  silu_rows (x, n);
 }
 
 /* ---- the elementwise layers, split among the worker pool when they are large */

@@ -17,11 +17,13 @@
 
 #define EXP_LANES 16
 
+/* target_clones only on static functions: clang 14 does not emit the resolver of an exported
+ * clone for calls from other files */
 __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-float
-gill_attention_exp_sum (float *x,
-                        gint64 n,
-                        float  shift)
+static float
+exp_sum (float *x,
+         gint64 n,
+         float  shift)
 {
   /* below e^-64 of the row's largest a probability cannot change the (≥ 1) float sum, and its
    * products with V would be denormal — a microcode assist of ~100 cycles per multiply on x86,
@@ -44,6 +46,14 @@ gill_attention_exp_sum (float *x,
   for (gint l = 0; l < EXP_LANES; l++)
     sum += part[l];
   return sum;
+}
+
+float
+gill_attention_exp_sum (float *x,
+                        gint64 n,
+                        float  shift)
+{
+  return exp_sum (x, n, shift);
 }
 
 __attribute__ ((target_clones ("avx512f", "avx2", "default")))
