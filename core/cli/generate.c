@@ -19,6 +19,7 @@
 
 #include "core/base/error.h"
 #include "core/cli/cli.h"
+#include "core/gill.h"
 #include "core/cli/sd-run.h"
 
 /* SIGINT asks the run to stop between steps (the callback returns FALSE) */
@@ -53,42 +54,6 @@ report_progress (double       fraction,
       p->last_stage = stage;
     }
   return !interrupted;
-}
-
-/* the configuration file's "sd" (a relative path is relative to the file's folder); NULL with no
- * error when the file or the key is absent */
-static gchar *
-configured_sd (const gchar *config_file,
-               GError     **error)
-{
-  if (config_file == NULL || !g_file_test (config_file, G_FILE_TEST_EXISTS))
-    return NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_mapped_file (parser, config_file, &local)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_FORMAT, "%s: %s; fix or remove the configuration file", config_file,
-                   local ? local->message : "not a JSON object");
-      return NULL;
-    }
-  JsonNode *sd = json_object_get_member (json_node_get_object (json_parser_get_root (parser)), "sd");
-  if (sd == NULL || JSON_NODE_HOLDS_NULL (sd))
-    return NULL;
-  if (!JSON_NODE_HOLDS_VALUE (sd) || json_node_get_value_type (sd) != G_TYPE_STRING)
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_FORMAT, "%s: \"sd\" is not a string (a folder or file)", config_file);
-      return NULL;
-    }
-  const gchar *value = json_node_get_string (sd);
-  if (*value == '\0')
-    return NULL;
-  if (g_str_has_prefix (value, "~/"))
-    return g_build_filename (g_get_home_dir (), value + 2, NULL);
-  if (g_path_is_absolute (value))
-    return g_strdup (value);
-  g_autofree gchar *dir = g_path_get_dirname (config_file);
-  return g_build_filename (dir, value, NULL);
 }
 
 /* "WxH" -> width, height (positive) */
@@ -193,25 +158,16 @@ gill_cmd_generate (int argc, char **argv)
 
   /* the model: --sd, $GILL_SD, the configuration's "sd" */
   g_autoptr (GError) error = NULL;
-  if (sd == NULL && g_getenv ("GILL_SD") && *g_getenv ("GILL_SD"))
-    sd = g_strdup (g_getenv ("GILL_SD"));
-  if (sd == NULL)
-    sd = configured_sd (common.config_file, &error);
+  g_autofree gchar *sd_path = gill_config_find_path (sd, "GILL_SD", common.config_file, "sd", &error);
   gill_cli_common_clear (&common);
-  if (error)
+  if (sd_path == NULL)
     {
       gill_cli_print_error (error);
       return GILL_EXIT_FAILURE;
     }
-  if (sd == NULL)
-    {
-      fprintf (stderr, "gill generate: no Stable Diffusion model; pass --sd PATH (a diffusers folder or a "
-                       "single-file checkpoint), set GILL_SD, or add \"sd\" to the configuration file\n");
-      return GILL_EXIT_USAGE;
-    }
 
   GillSdFilesOptions options = { ema, variant, NULL };
-  g_autoptr (GillSdFiles) files = gill_sd_files_open (sd, &options, &error);
+  g_autoptr (GillSdFiles) files = gill_sd_files_open (sd_path, &options, &error);
   if (files == NULL)
     {
       gill_cli_print_error (error);
