@@ -147,6 +147,31 @@ test_attention_tiles (void)
   check_attention (3000, 77, 2, 8);
 }
 
+/* scratch sized for the largest call serves every smaller one: a VAE tile at the image's edge has
+ * fewer pixels than a full tile, and fewer keys make taller score tiles */
+static void
+test_attention_scratch (void)
+{
+  const gint64 full = 4096, d = 512;
+  gsize floats = gill_attention_scratch_floats (full, full, d);
+  const gsize guard = 1024;
+  g_autofree float *scratch = g_new (float, floats + guard);
+  static const gint64 sizes[] = { 4096, 2048, 1024, 300, 77, 1 };
+  guint64 s = 4;
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      const gint64 n = sizes[i];
+      g_autofree float *q = g_new (float, n * d);
+      g_autofree float *o = g_new (float, n * d);
+      fill (q, n * d, &s);
+      for (gsize g = 0; g < guard; g++)
+        scratch[floats + g] = 12345.0f;
+      gill_attention (q, d, q, d, q, d, o, d, n, n, 1, d, 1.0f / sqrtf ((float) d), scratch);
+      for (gsize g = 0; g < guard; g++)
+        g_assert_cmpfloat (scratch[floats + g], ==, 12345.0f);
+    }
+}
+
 /* the im2col + GEMM conv, batched over images and cut into bands, equals a direct conv */
 static void
 test_conv_reference (void)
@@ -811,6 +836,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sd/attention-tiles", test_attention_tiles);
+  g_test_add_func ("/sd/attention-scratch", test_attention_scratch);
   g_test_add_func ("/sd/conv-reference", test_conv_reference);
   g_test_add_func ("/sd/upsample-nearest", test_upsample_nearest);
   g_test_add_func ("/sd/compvis-names", test_compvis_names);

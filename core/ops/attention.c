@@ -129,10 +129,11 @@ gill_attention_scratch_floats (gint64 n_q,
                                gint64 n_kv,
                                gint64 head_dim)
 {
-  gint64 bq, bk;
-  attention_tile (n_q, n_kv, &bq, &bk);
-  /* scores [bq, bk], accumulator [bq, d], running max and denominator [bq] each */
-  return (gsize) (bq * bk + bq * head_dim + 2 * bq);
+  /* scores [bq, bk], accumulator [bq, d], running max and denominator [bq] each — bounded for
+   * every call with at most n_q queries and n_kv keys: fewer keys make taller tiles */
+  const gint64 area = (gint64) GILL_ATTENTION_BLOCK_Q * GILL_ATTENTION_BLOCK_KV;
+  gint64 rows = MIN (n_q, area);
+  return (gsize) (MIN (n_q * n_kv, area) + rows * (head_dim + 2));
 }
 
 void

@@ -18,10 +18,10 @@
 
 G_BEGIN_DECLS
 
-#define GILL_ATTENTION_BLOCK_Q  512   /* queries per tile (more when there are few keys) */
+#define GILL_ATTENTION_BLOCK_Q  256   /* queries per tile (more when there are few keys) */
 #define GILL_ATTENTION_BLOCK_KV 2048  /* keys per tile */
 
-/* floats of scratch gill_attention needs for these sizes */
+/* floats of scratch gill_attention needs for any call with at most n_q queries and n_kv keys */
 gsize gill_attention_scratch_floats (gint64 n_q,
                                      gint64 n_kv,
                                      gint64 head_dim);
