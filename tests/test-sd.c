@@ -4,6 +4,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -831,6 +832,73 @@ test_cancel_writes_nothing (void)
   g_rmdir (dir);
 }
 
+/* the umask a spawned `gill generate` runs under */
+static void
+set_umask_027 (gpointer unused)
+{
+  (void) unused;
+  umask (027);
+}
+
+static gchar *
+generate_png (const gchar *folder,
+              const gchar *dir,
+              const gchar *name,
+              const gchar *seed)
+{
+  gchar *out = g_build_filename (dir, name, NULL);
+  const gchar *argv[] = { GILL_CLI, "generate", "--sd", folder, "--prompt", "a red bicycle", "--negative", "blurry",
+                          "--steps", "3", "--size", "64x48", "--scheduler", "euler-a", "--seed", seed, "-o", out,
+                          "--quiet", NULL };
+  gint status = -1;
+  g_autofree gchar *err = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, set_umask_027, NULL, NULL,
+                               &err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s", err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  return out;
+}
+
+/* `gill generate` writes a PNG of the asked size, with the mode the umask gives a new file, and
+ * the same seed gives the same bytes while another seed gives another picture */
+static void
+test_generate_writes_png (void)
+{
+  g_autofree gchar *folder = fixture ("tiny-sd/diffusers");
+  if (folder == NULL)
+    return;
+  g_autofree gchar *dir = g_dir_make_tmp ("gill-sd-generate-XXXXXX", NULL);
+  g_autofree gchar *a = generate_png (folder, dir, "a.png", "7");
+  g_autofree gchar *b = generate_png (folder, dir, "b.png", "7");
+  g_autofree gchar *c = generate_png (folder, dir, "c.png", "8");
+  gchar *bytes[3];
+  gsize len[3];
+  const gchar *paths[3] = { a, b, c };
+  for (gint i = 0; i < 3; i++)
+    {
+      g_assert_true (g_file_get_contents (paths[i], &bytes[i], &len[i], NULL));
+      GStatBuf st;
+      g_assert_cmpint (g_stat (paths[i], &st), ==, 0);
+      g_assert_cmpint (st.st_mode & 0777, ==, 0640);
+    }
+  /* PNG signature, then IHDR: width and height big-endian at bytes 16 and 20 */
+  g_assert_cmpuint (len[0], >, 24);
+  g_assert_cmpmem (bytes[0], 8, "\x89PNG\r\n\x1a\n", 8);
+  const guint8 *ihdr = (const guint8 *) bytes[0] + 16;
+  g_assert_cmpuint (GUINT32_FROM_BE (*(const guint32 *) ihdr), ==, 64);
+  g_assert_cmpuint (GUINT32_FROM_BE (*(const guint32 *) (ihdr + 4)), ==, 48);
+  g_assert_cmpmem (bytes[0], len[0], bytes[1], len[1]);
+  g_assert_false (len[0] == len[2] && memcmp (bytes[0], bytes[2], len[0]) == 0);
+  for (gint i = 0; i < 3; i++)
+    {
+      g_unlink (paths[i]);
+      g_free (bytes[i]);
+    }
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -849,5 +917,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sd/odd-latent", test_odd_latent);
   g_test_add_func ("/sd/cancel", test_cancel);
   g_test_add_func ("/sd/cancel-writes-nothing", test_cancel_writes_nothing);
+  g_test_add_func ("/sd/generate-writes-png", test_generate_writes_png);
   return g_test_run ();
 }

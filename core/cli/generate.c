@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
@@ -71,6 +73,15 @@ parse_size (const gchar *text,
   return end != h && *end == '\0' && *width > 0 && *height > 0;
 }
 
+/* 0666 less the process umask, as open (O_CREAT) would give */
+static mode_t
+new_file_mode (void)
+{
+  mode_t mask = umask (0);
+  umask (mask);
+  return 0666 & ~mask;
+}
+
 /* image [h, w, 3] in [0, 1] → PNG at path, written whole or not at all */
 static gboolean
 write_png (const gchar *path,
@@ -90,7 +101,13 @@ write_png (const gchar *path,
       g_set_error (error, GILL_ERROR, GILL_ERROR_IO, "%s: cannot create: %s", path, g_strerror (errno));
       return FALSE;
     }
-  close (fd);
+  /* mkstemp makes the file 0600; the picture gets the mode any new file of the user's would */
+  if (fchmod (fd, new_file_mode ()) != 0 || close (fd) != 0)
+    {
+      g_set_error (error, GILL_ERROR, GILL_ERROR_IO, "%s: cannot create: %s", path, g_strerror (errno));
+      g_unlink (tmp);
+      return FALSE;
+    }
   GError *local = NULL;
   if (!gdk_pixbuf_save (pixbuf, tmp, "png", &local, NULL) || g_rename (tmp, path) != 0)
     {
