@@ -99,6 +99,8 @@ check_attention (gint64 n_q,
                  gint64 heads,
                  gint64 d)
 {
+  g_test_message ("attention: %" G_GINT64_FORMAT " queries, %" G_GINT64_FORMAT " keys, %" G_GINT64_FORMAT
+                  " heads of %" G_GINT64_FORMAT, n_q, n_kv, heads, d);
   const gint64 c = heads * d;
   guint64 s = 1;
   g_autofree float *q = g_new (float, n_q * c);
@@ -141,19 +143,31 @@ check_attention (gint64 n_q,
   g_assert_cmpfloat (worst, <, 2e-6);
 }
 
+/* both kernels — the fused one where this CPU has AVX-512, the GEMM path everywhere — on SD's
+ * head dims and on sizes that are not whole vectors, tiles or key blocks */
 static void
 test_attention_tiles (void)
 {
-  check_attention (300, 2500, 2, 8);
-  check_attention (3000, 77, 2, 8);
+  static const gint64 cases[][4] = {
+    { 300, 2500, 2, 8 }, { 3000, 77, 2, 8 }, { 100, 37, 3, 40 }, { 45, 300, 2, 80 },
+    { 33, 129, 1, 160 }, { 9, 5, 1, 160 }, { 5, 1, 1, 3 }, { 1, 16, 2, 16 }, { 70, 90, 1, 512 },
+  };
+  for (gint fused = 0; fused <= 1; fused++)
+    {
+      gboolean available = gill_attention_set_fused (fused);
+      g_test_message ("%s kernel", fused && available ? "fused" : "GEMM");
+      for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+        check_attention (cases[i][0], cases[i][1], cases[i][2], cases[i][3]);
+    }
+  gill_attention_set_fused (TRUE);
 }
 
 /* scratch sized for the largest call serves every smaller one: a VAE tile at the image's edge has
  * fewer pixels than a full tile, and fewer keys make taller score tiles */
 static void
-test_attention_scratch (void)
+check_attention_scratch (gint64 d)
 {
-  const gint64 full = 4096, d = 512;
+  const gint64 full = 4096;
   gsize floats = gill_attention_scratch_floats (full, full, d);
   const gsize guard = 1024;
   g_autofree float *scratch = g_new (float, floats + guard);
@@ -171,6 +185,18 @@ test_attention_scratch (void)
       for (gsize g = 0; g < guard; g++)
         g_assert_cmpfloat (scratch[floats + g], ==, 12345.0f);
     }
+}
+
+static void
+test_attention_scratch (void)
+{
+  for (gint fused = 0; fused <= 1; fused++)
+    {
+      gill_attention_set_fused (fused);
+      check_attention_scratch (512);   /* the VAE's */
+      check_attention_scratch (40);    /* the UNet's first level */
+    }
+  gill_attention_set_fused (TRUE);
 }
 
 /* the im2col + GEMM conv, batched over images and cut into bands, equals a direct conv */

@@ -10,8 +10,11 @@
  * P = exp (S − m'), l = l·exp (m − m') + Σ P, O = O·exp (m − m') + P V; at the end O / l.
  * At most BLOCK_Q × BLOCK_KV scores exist at once, whatever the sequence lengths: SD's 64×64
  * self-attention (4096² scores per head) or the VAE's at 1024 px (16384²) stay in a few MB.
- * Both products go through the one GEMM entry point; the softmax rows of a large tile are split
- * among gill's worker pool (core/ops/parallel.h). No mask (SD needs none). */
+ * Two kernels compute it. Where the CPU has AVX-512 and the head dim is at most 160 (SD's UNet:
+ * 40, 80, 160), a fused kernel keeps a block's scores, softmax and P V in registers and L1, each
+ * thread of gill's pool (core/ops/parallel.h) taking blocks of queries; elsewhere (the VAE's single
+ * 512-wide head, other CPUs) both products go through the one GEMM entry point, with the softmax
+ * rows of a large tile split among the pool. No mask (SD needs none). */
 #pragma once
 
 #include <glib.h>
@@ -42,6 +45,11 @@ void  gill_attention                (const float *q,
                                      gint64       head_dim,
                                      float        scale,
                                      float       *scratch);
+
+/* which kernel gill_attention takes: TRUE (the default) the fused AVX-512 kernel where the CPU has
+ * it, FALSE the GEMM path everywhere; returns whether this machine runs the fused kernel. For
+ * tests and benchmarks, which compare the two; not thread-safe against running attention. */
+gboolean gill_attention_set_fused   (gboolean     fused);
 
 /* x[i] = exp (x[i] − shift), returning Σ x[i]: the softmax kernel (vectorised polynomial exp,
  * relative error < 2e-7); values below e^-64 come out as 0, so that no denormal reaches the GEMMs
