@@ -10,7 +10,8 @@
  * threads take chunks of 64 rows until none are left.
  *
  * Families are chosen at run time (__builtin_cpu_supports) and compiled with target attributes,
- * so the binary runs on any x86-64 (and elsewhere with the scalar family). */
+ * so the binary runs on any x86-64 (and elsewhere with the scalar family). The two x86 families
+ * are one kernel, matvec-simd.c, included once per family after its vector primitives. */
 #include "core/ops/matvec.h"
 
 #include <math.h>
@@ -142,6 +143,30 @@ scalar_rows (const Product *p,
 
 __attribute__ ((target (AVX2_TARGET), always_inline))
 static inline __m256
+avx2_zero (void)
+{
+  return _mm256_setzero_ps ();
+}
+
+__attribute__ ((target (AVX2_TARGET), always_inline))
+static inline __m256
+avx2_loadu (const float *x)
+{
+  return _mm256_loadu_ps (x);
+}
+
+__attribute__ ((target (AVX2_TARGET), always_inline))
+static inline __m256
+avx2_fma (__m256 a,
+          __m256 b,
+          __m256 c)
+{
+  return _mm256_fmadd_ps (a, b, c);
+}
+
+/* 8 weights from column c, widened: vcvtph2ps; bf16 << 16; int8 sign-extend + cvt */
+__attribute__ ((target (AVX2_TARGET), always_inline))
+static inline __m256
 avx2_load (const guint8 *row,
            gint64        c,
            GillDType     dtype)
@@ -170,157 +195,42 @@ avx2_sum (__m256 v)
   return _mm_cvtss_f32 (s);
 }
 
-/* one row's sum finished: reduction, scalar tail, int8 scale, bias */
-__attribute__ ((target (AVX2_TARGET), always_inline))
-static inline void
-avx2_finish (const Product *p,
-             gint64         r,
-             gint64         j,
-             __m256         acc,
-             gint64         body,
-             GillDType      dtype)
-{
-  const GillMatrix *w = p->w;
-  const guint8 *row = matrix_row (w, r);
-  const float *x = p->x + j * w->cols;
-  float sum = avx2_sum (acc);
-  for (gint64 c = body; c < w->cols; c++)
-    sum += scalar_load (row, c, dtype) * x[c];
-  if (dtype == GILL_DTYPE_I8)
-    sum *= w->scale[r];
-  p->y[j * p->ldy + r] = sum + (p->bias ? p->bias[r] : 0.0f);
-}
-
-/* rows [r0, r1) against vectors [j0, j0 + nv), nr rows interleaved: nr independent weight
- * streams in flight (what lets one core pull its share of the memory bandwidth) and nr x nv
- * accumulator chains; each 8-column step loads the nv activation slices once */
-__attribute__ ((target (AVX2_TARGET), always_inline))
-static inline void
-avx2_rows_group (const Product *p,
-                 gint64         r0,
-                 gint64         r1,
-                 gint64         j0,
-                 gint           nv,
-                 gint           nr,
-                 GillDType      dtype)
-{
-  const GillMatrix *w = p->w;
-  const gint64 cols = w->cols, body = cols / 8 * 8;
-  gint64 r = r0;
-  for (; r + nr <= r1; r += nr)
-    {
-      const guint8 *rows[4];
-      __m256 acc[4][4];
-      for (gint i = 0; i < nr; i++)
-        {
-          rows[i] = matrix_row (w, r + i);
-          for (gint j = 0; j < nv; j++)
-            acc[i][j] = _mm256_setzero_ps ();
-        }
-      /* one 64-byte line of each row per step; for int8 the same line of the next group's rows
-       * is prefetched to L2 meanwhile, so no row starts cold (an int8 row is a single 4 KiB page,
-       * which the hardware prefetcher has to discover anew for every row; measured: 1.3 -> 1.1 x
-       * the read time; 16-bit rows span two pages and do better without) */
-      const gint64 line = 64 / (gint64) matrix_elem_size (dtype), lines = cols / line * line;
-      const gsize ahead = (gsize) nr * (gsize) cols * matrix_elem_size (dtype);
-      gint64 c = 0;
-      for (; c < lines; c += line)
-        {
-          for (gint i = 0; dtype == GILL_DTYPE_I8 && i < nr; i++)
-            _mm_prefetch ((const char *) rows[i] + ahead + c * matrix_elem_size (dtype), _MM_HINT_T1);
-          for (gint64 u = c; u < c + line; u += 8)
-            {
-              __m256 xv[4];
-              for (gint j = 0; j < nv; j++)
-                xv[j] = _mm256_loadu_ps (p->x + (j0 + j) * cols + u);
-              for (gint i = 0; i < nr; i++)
-                {
-                  __m256 wv = avx2_load (rows[i], u, dtype);
-                  for (gint j = 0; j < nv; j++)
-                    acc[i][j] = _mm256_fmadd_ps (wv, xv[j], acc[i][j]);
-                }
-            }
-        }
-      for (; c < body; c += 8)
-        {
-          __m256 xv[4];
-          for (gint j = 0; j < nv; j++)
-            xv[j] = _mm256_loadu_ps (p->x + (j0 + j) * cols + c);
-          for (gint i = 0; i < nr; i++)
-            {
-              __m256 wv = avx2_load (rows[i], c, dtype);
-              for (gint j = 0; j < nv; j++)
-                acc[i][j] = _mm256_fmadd_ps (wv, xv[j], acc[i][j]);
-            }
-        }
-      for (gint i = 0; i < nr; i++)
-        for (gint j = 0; j < nv; j++)
-          avx2_finish (p, r + i, j0 + j, acc[i][j], body, dtype);
-    }
-  /* the rows left over, one at a time */
-  for (; r < r1; r++)
-    {
-      const guint8 *row = matrix_row (w, r);
-      __m256 acc[4];
-      for (gint j = 0; j < nv; j++)
-        acc[j] = _mm256_setzero_ps ();
-      for (gint64 c = 0; c < body; c += 8)
-        {
-          __m256 wv = avx2_load (row, c, dtype);
-          for (gint j = 0; j < nv; j++)
-            acc[j] = _mm256_fmadd_ps (wv, _mm256_loadu_ps (p->x + (j0 + j) * cols + c), acc[j]);
-        }
-      for (gint j = 0; j < nv; j++)
-        avx2_finish (p, r, j0 + j, acc[j], body, dtype);
-    }
-}
-
-/* blocks of rows, each against every vector in groups of 4, 2, 1 */
-__attribute__ ((target (AVX2_TARGET), always_inline))
-static inline void
-avx2_rows_dtype (const Product *p,
-                 gint64         r0,
-                 gint64         r1,
-                 GillDType      dtype)
-{
-  for (gint64 b = r0; b < r1; b += MATVEC_BLOCK_ROWS)
-    {
-      gint64 e = MIN (b + MATVEC_BLOCK_ROWS, r1);
-      for (gint64 j = 0; j < p->n;)
-        {
-          gint64 left = p->n - j;
-          gint nv = left >= 4 ? 4 : left >= 2 ? 2 : 1;
-          /* 16 ymm registers: 4 rows x 2 vectors, or 2 rows x 4 */
-          if (nv == 4)
-            avx2_rows_group (p, b, e, j, 4, 2, dtype);
-          else if (nv == 2)
-            avx2_rows_group (p, b, e, j, 2, 4, dtype);
-          else
-            avx2_rows_group (p, b, e, j, 1, 4, dtype);
-          j += nv;
-        }
-    }
-}
-
-__attribute__ ((target (AVX2_TARGET)))
-static void
-avx2_rows (const Product *p,
-           gint64         r0,
-           gint64         r1)
-{
-  switch (p->w->dtype)
-    {
-    case GILL_DTYPE_F16: avx2_rows_dtype (p, r0, r1, GILL_DTYPE_F16); break;
-    case GILL_DTYPE_BF16: avx2_rows_dtype (p, r0, r1, GILL_DTYPE_BF16); break;
-    case GILL_DTYPE_I8: avx2_rows_dtype (p, r0, r1, GILL_DTYPE_I8); break;
-    default: avx2_rows_dtype (p, r0, r1, GILL_DTYPE_F32); break;
-    }
-}
+/* avx2_finish, avx2_rows_group, avx2_rows_dtype, avx2_rows; 16 ymm registers */
+#define SIMD(name) avx2_##name
+#define SIMD_TARGET AVX2_TARGET
+#define SIMD_VEC __m256
+#define SIMD_ROWS_4 2 /* 8 accumulators + 4 activations + 1 weight */
+#define SIMD_ROWS_2 4 /* 8 + 2 + 1 */
+#include "core/ops/matvec-simd.c"
 
 /* ------------------------------------------------------------------ AVX-512 family (16 lanes) */
 
 #define AVX512_TARGET "avx512f,avx512bw,avx512vl,avx2,fma,f16c"
 
+__attribute__ ((target (AVX512_TARGET), always_inline))
+static inline __m512
+avx512_zero (void)
+{
+  return _mm512_setzero_ps ();
+}
+
+__attribute__ ((target (AVX512_TARGET), always_inline))
+static inline __m512
+avx512_loadu (const float *x)
+{
+  return _mm512_loadu_ps (x);
+}
+
+__attribute__ ((target (AVX512_TARGET), always_inline))
+static inline __m512
+avx512_fma (__m512 a,
+            __m512 b,
+            __m512 c)
+{
+  return _mm512_fmadd_ps (a, b, c);
+}
+
+/* 16 weights from column c, widened */
 __attribute__ ((target (AVX512_TARGET), always_inline))
 static inline __m512
 avx512_load (const guint8 *row,
@@ -342,145 +252,19 @@ avx512_load (const guint8 *row,
 }
 
 __attribute__ ((target (AVX512_TARGET), always_inline))
-static inline void
-avx512_finish (const Product *p,
-               gint64         r,
-               gint64         j,
-               __m512         acc,
-               gint64         body,
-               GillDType      dtype)
+static inline float
+avx512_sum (__m512 v)
 {
-  const GillMatrix *w = p->w;
-  const guint8 *row = matrix_row (w, r);
-  const float *x = p->x + j * w->cols;
-  float sum = _mm512_reduce_add_ps (acc);
-  for (gint64 c = body; c < w->cols; c++)
-    sum += scalar_load (row, c, dtype) * x[c];
-  if (dtype == GILL_DTYPE_I8)
-    sum *= w->scale[r];
-  p->y[j * p->ldy + r] = sum + (p->bias ? p->bias[r] : 0.0f);
+  return _mm512_reduce_add_ps (v);
 }
 
-/* as avx2_rows_group with 16 lanes; 32 registers take 8 rows x 2 vectors or 4 x 4 */
-__attribute__ ((target (AVX512_TARGET), always_inline))
-static inline void
-avx512_rows_group (const Product *p,
-                   gint64         r0,
-                   gint64         r1,
-                   gint64         j0,
-                   gint           nv,
-                   gint           nr,
-                   GillDType      dtype)
-{
-  const GillMatrix *w = p->w;
-  const gint64 cols = w->cols, body = cols / 16 * 16;
-  gint64 r = r0;
-  for (; r + nr <= r1; r += nr)
-    {
-      const guint8 *rows[8];
-      __m512 acc[8][4];
-      for (gint i = 0; i < nr; i++)
-        {
-          rows[i] = matrix_row (w, r + i);
-          for (gint j = 0; j < nv; j++)
-            acc[i][j] = _mm512_setzero_ps ();
-        }
-      /* one 64-byte line of each row per step; for int8 the same line of the next group's rows
-       * is prefetched to L2 meanwhile, so no row starts cold (an int8 row is a single 4 KiB page,
-       * which the hardware prefetcher has to discover anew for every row; measured: 1.3 -> 1.1 x
-       * the read time; 16-bit rows span two pages and do better without) */
-      const gint64 line = 64 / (gint64) matrix_elem_size (dtype), lines = cols / line * line;
-      const gsize ahead = (gsize) nr * (gsize) cols * matrix_elem_size (dtype);
-      gint64 c = 0;
-      for (; c < lines; c += line)
-        {
-          for (gint i = 0; dtype == GILL_DTYPE_I8 && i < nr; i++)
-            _mm_prefetch ((const char *) rows[i] + ahead + c * matrix_elem_size (dtype), _MM_HINT_T1);
-          for (gint64 u = c; u < c + line; u += 16)
-            {
-              __m512 xv[4];
-              for (gint j = 0; j < nv; j++)
-                xv[j] = _mm512_loadu_ps (p->x + (j0 + j) * cols + u);
-              for (gint i = 0; i < nr; i++)
-                {
-                  __m512 wv = avx512_load (rows[i], u, dtype);
-                  for (gint j = 0; j < nv; j++)
-                    acc[i][j] = _mm512_fmadd_ps (wv, xv[j], acc[i][j]);
-                }
-            }
-        }
-      for (; c < body; c += 16)
-        {
-          __m512 xv[4];
-          for (gint j = 0; j < nv; j++)
-            xv[j] = _mm512_loadu_ps (p->x + (j0 + j) * cols + c);
-          for (gint i = 0; i < nr; i++)
-            {
-              __m512 wv = avx512_load (rows[i], c, dtype);
-              for (gint j = 0; j < nv; j++)
-                acc[i][j] = _mm512_fmadd_ps (wv, xv[j], acc[i][j]);
-            }
-        }
-      for (gint i = 0; i < nr; i++)
-        for (gint j = 0; j < nv; j++)
-          avx512_finish (p, r + i, j0 + j, acc[i][j], body, dtype);
-    }
-  for (; r < r1; r++)
-    {
-      const guint8 *row = matrix_row (w, r);
-      __m512 acc[4];
-      for (gint j = 0; j < nv; j++)
-        acc[j] = _mm512_setzero_ps ();
-      for (gint64 c = 0; c < body; c += 16)
-        {
-          __m512 wv = avx512_load (row, c, dtype);
-          for (gint j = 0; j < nv; j++)
-            acc[j] = _mm512_fmadd_ps (wv, _mm512_loadu_ps (p->x + (j0 + j) * cols + c), acc[j]);
-        }
-      for (gint j = 0; j < nv; j++)
-        avx512_finish (p, r, j0 + j, acc[j], body, dtype);
-    }
-}
-
-__attribute__ ((target (AVX512_TARGET), always_inline))
-static inline void
-avx512_rows_dtype (const Product *p,
-                   gint64         r0,
-                   gint64         r1,
-                   GillDType      dtype)
-{
-  for (gint64 b = r0; b < r1; b += MATVEC_BLOCK_ROWS)
-    {
-      gint64 e = MIN (b + MATVEC_BLOCK_ROWS, r1);
-      for (gint64 j = 0; j < p->n;)
-        {
-          gint64 left = p->n - j;
-          gint nv = left >= 4 ? 4 : left >= 2 ? 2 : 1;
-          if (nv == 4)
-            avx512_rows_group (p, b, e, j, 4, 4, dtype);
-          else if (nv == 2)
-            avx512_rows_group (p, b, e, j, 2, 8, dtype);
-          else
-            avx512_rows_group (p, b, e, j, 1, 8, dtype);
-          j += nv;
-        }
-    }
-}
-
-__attribute__ ((target (AVX512_TARGET)))
-static void
-avx512_rows (const Product *p,
-             gint64         r0,
-             gint64         r1)
-{
-  switch (p->w->dtype)
-    {
-    case GILL_DTYPE_F16: avx512_rows_dtype (p, r0, r1, GILL_DTYPE_F16); break;
-    case GILL_DTYPE_BF16: avx512_rows_dtype (p, r0, r1, GILL_DTYPE_BF16); break;
-    case GILL_DTYPE_I8: avx512_rows_dtype (p, r0, r1, GILL_DTYPE_I8); break;
-    default: avx512_rows_dtype (p, r0, r1, GILL_DTYPE_F32); break;
-    }
-}
+/* avx512_finish, avx512_rows_group, avx512_rows_dtype, avx512_rows; 32 zmm registers */
+#define SIMD(name) avx512_##name
+#define SIMD_TARGET AVX512_TARGET
+#define SIMD_VEC __m512
+#define SIMD_ROWS_4 4 /* 16 accumulators + 4 activations + 1 weight */
+#define SIMD_ROWS_2 8 /* 16 + 2 + 1 */
+#include "core/ops/matvec-simd.c"
 #endif /* MATVEC_HAVE_X86 */
 
 /* ------------------------------------------------------------------ dispatch */
