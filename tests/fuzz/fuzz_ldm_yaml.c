@@ -34,7 +34,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       gill_ldm_yaml_get_double (yaml, key, 0, &d, &e2);
       gill_ldm_yaml_get_bool (yaml, key, FALSE, &b, &e3);
       g_autoptr (GArray) list = gill_ldm_yaml_get_int_list (yaml, key, &e4);
+      g_assert ((list == NULL) != (e4 == NULL));
     }
   g_autoptr (JsonObject) all = gill_ldm_yaml_to_json (yaml, NULL);
+  g_assert (all == NULL || json_object_get_size (all) > 0);   /* NULL stands for nothing */
   return 0;
 }

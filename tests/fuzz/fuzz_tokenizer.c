@@ -168,8 +168,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       g_autofree gchar *back = gill_opt_tokenizer_decode (t->opt, (const gint32 *) ids->data,
                                                           ids->len, FALSE, &len, &e);
       g_assert_no_error (e);
+      g_assert_nonnull (back);
       g_autoptr (GPtrArray) tokens = gill_opt_tokenizer_tokenize (t->opt, text, (gssize) size, &e);
       g_assert_no_error (e);
+      g_assert_nonnull (tokens);
     }
 
   g_autoptr (GError) e2 = NULL;
@@ -184,6 +186,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       g_autoptr (GArray) basic = gill_clip_tokenizer_encode (t->clip, text, (gssize) size,
                                                              GILL_CLIP_ENCODE_BASIC_NORMALIZER, &e);
       g_assert_no_error (e);
+      g_assert_nonnull (basic);
       gsize n;
       g_autofree gchar *fixed = gill_ftfy_fix_text (text, size, &n);
       g_assert_true (gill_utf8_check (fixed, n, NULL));
