@@ -2,7 +2,7 @@
  *
  * Reference: transformers 4.30.2 CLIPModel / CLIPVisionModel / CLIPTextModel.from_pretrained
  * (config.json + weights), CLIPImageProcessor (preprocessor_config.json); diffusers 0.17.1
- * convert_from_ckpt.py (convert_ldm_clip_checkpoint: cond_stage_model.transformer.* keys). */
+ * convert_from_ckpt.py (convert_ldm_clip_checkpoint; its key names live in core/io/sd-names.c). */
 #include "core/gill/clip-model.h"
 
 #include <string.h>
@@ -10,9 +10,6 @@
 #include "core/base/error.h"
 #include "core/io/hf-folder.h"
 #include "core/io/ldm-yaml.h"
-
-/* where the text encoder's names start in a CompVis file */
-#define COMPVIS_PREFIX "cond_stage_model.transformer."
 
 void
 gill_clip_model_free (GillClipModel *model)
@@ -22,6 +19,7 @@ gill_clip_model_free (GillClipModel *model)
   g_clear_pointer (&model->vision, gill_clip_vision_weights_free);
   g_clear_pointer (&model->text, gill_clip_text_weights_free);
   g_clear_pointer (&model->store, gill_store_free);
+  g_clear_pointer (&model->sd_files, gill_sd_files_free);
   g_free (model->path);
   g_free (model);
 }
@@ -101,9 +99,6 @@ gill_clip_model_open_compvis (const gchar *file,
 {
   g_return_val_if_fail (file != NULL, NULL);
   g_autoptr (GillClipModel) model = clip_model_new (file);
-  model->store = gill_store_new ();
-  if (!gill_store_add_path (model->store, file, error))
-    return NULL;
 
   /* the text tower's shape: the yaml's cond_stage_config.params, else ViT-L/14's (SD 1.x) */
   g_autofree gchar *beside = NULL;
@@ -136,21 +131,13 @@ gill_clip_model_open_compvis (const gchar *file,
         return NULL;
     }
 
-  /* the names: cond_stage_model.transformer.text_model.* (transformers >= 4.x saves), or the
-   * older cond_stage_model.transformer.* without text_model. */
-  if (!gill_store_lookup (model->store, COMPVIS_PREFIX "text_model.embeddings.token_embedding.weight"))
-    {
-      if (!gill_store_lookup (model->store, COMPVIS_PREFIX "embeddings.token_embedding.weight"))
-        {
-          g_set_error (error, GILL_ERROR, GILL_ERROR_MODEL_MISSING,
-                       "%s: no CLIP text encoder (" COMPVIS_PREFIX "text_model.*); is this a Stable Diffusion 1.x "
-                       "checkpoint?", file);
-          return NULL;
-        }
-      gill_store_alias_prefix (model->store, COMPVIS_PREFIX "text_model.", COMPVIS_PREFIX);
-    }
-  GillWeights root = gill_store_weights (model->store);
-  GillWeights lookup = gill_weights_with_prefix (&root, COMPVIS_PREFIX);
+  /* the weights: the file's text encoder under CLIPTextModel's names, as the SD single-file
+   * name map (core/io/sd-names.c) gives them */
+  const GillSdFilesOptions options = { .yaml = yaml_path };
+  model->sd_files = gill_sd_files_open (file, &options, error);
+  if (model->sd_files == NULL || !gill_sd_files_map (model->sd_files, GILL_SD_PART_TEXT_ENCODER, error))
+    return NULL;
+  GillWeights lookup = gill_sd_files_weights (model->sd_files, GILL_SD_PART_TEXT_ENCODER);
   if (!clip_model_bind (model, &lookup, GILL_CLIP_TOWER_TEXT, error))
     return NULL;
   return g_steal_pointer (&model);

@@ -7,7 +7,8 @@
  *   <SD folder>/text_encoder/        config.json (CLIPTextModel) + weights
  *   <SD single file>.safetensors     cond_stage_model.transformer.text_model.* beside its LDM yaml
  *                                    (the text tower's shape from cond_stage_config.params, or
- *                                    ViT-L/14's when absent, as in every real SD 1.x yaml)
+ *                                    ViT-L/14's when absent, as in every real SD 1.x yaml); the
+ *                                    names are mapped by core/io/sd-names.c, as for SD itself
  *
  *   g_autoptr (GillClipModel) clip = gill_clip_model_open (folder, GILL_CLIP_TOWER_VISION, &error);
  *   gill_clip_model_embed_files (clip, files, n, pooled, embeds, &error);
@@ -18,6 +19,7 @@
 #include <glib.h>
 
 #include "core/image/preprocess.h"
+#include "core/io/sd-names.h"
 #include "core/io/store.h"
 #include "core/models/clip.h"
 
@@ -32,7 +34,8 @@ typedef enum
 typedef struct
 {
   gchar *path;                        /* what was opened, for messages */
-  GillStore *store;                   /* the mapped weights everything borrows from */
+  GillStore *store;                   /* the mapped weights everything borrows from … */
+  GillSdFiles *sd_files;              /* … or, for a CompVis single file, its text-encoder part */
   GillClipVisionConfig vision_config;
   GillClipTextConfig text_config;
   GillClipVisionWeights *vision;      /* bound when asked for, else NULL */

@@ -493,24 +493,76 @@ yaml_int_list (const GillLdmYaml *yaml,
 #define UNET_PARAMS "model.params.unet_config.params."
 #define VAE_PARAMS "model.params.first_stage_config.params.ddconfig."
 
+/* an integer a config takes from the yaml as it is, under its diffusers name; the fallback is
+ * v1-inference.yaml's value */
+typedef struct
+{
+  const gchar *yaml;
+  const gchar *diffusers;
+  gint64 fallback;
+} YamlInt;
+
+/* create_unet_diffusers_config's copied integers */
+static const YamlInt unet_yaml_ints[] = {
+  { UNET_PARAMS "in_channels", "in_channels", 4 },
+  { UNET_PARAMS "out_channels", "out_channels", 4 },
+  { UNET_PARAMS "num_res_blocks", "layers_per_block", 2 },
+  { UNET_PARAMS "context_dim", "cross_attention_dim", 768 },
+  { "model.params.image_size", "sample_size", 64 },
+};
+
+/* create_vae_diffusers_config's copied integers */
+static const YamlInt vae_yaml_ints[] = {
+  { VAE_PARAMS "in_channels", "in_channels", 3 },
+  { VAE_PARAMS "out_ch", "out_channels", 3 },
+  { VAE_PARAMS "z_channels", "latent_channels", 4 },
+  { VAE_PARAMS "num_res_blocks", "layers_per_block", 2 },
+};
+
+/* each integer of `table`, read from the yaml, into the config being built */
+static gboolean
+add_yaml_ints (JsonBuilder       *b,
+               const GillLdmYaml *yaml,
+               const YamlInt     *table,
+               gsize              n,
+               GError           **error)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      gint64 value;
+      if (!gill_ldm_yaml_get_int (yaml, table[i].yaml, table[i].fallback, &value, error))
+        return FALSE;
+      add_int (b, table[i].diffusers, value);
+    }
+  return TRUE;
+}
+
+/* "block_out_channels": the base width times each channel_mult */
+static void
+add_block_out_channels (JsonBuilder  *b,
+                        gint64        base,
+                        const GArray *mult)
+{
+  json_builder_set_member_name (b, "block_out_channels");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < mult->len; i++)
+    json_builder_add_int_value (b, base * g_array_index (mult, gint64, i));
+  json_builder_end_array (b);
+}
+
 /* create_unet_diffusers_config: defaults are v1-inference.yaml's */
 static JsonObject *
 unet_config_from_yaml (const GillLdmYaml *yaml,
                        GError           **error)
 {
   static const gint64 mult_default[] = { 1, 2, 4, 4 }, attn_default[] = { 4, 2, 1 };
-  gint64 model_channels, in_channels, out_channels, res_blocks, context_dim, heads, head_channels, depth, latent;
+  gint64 model_channels, heads, head_channels, depth;
   gboolean linear;
   if (!gill_ldm_yaml_get_int (yaml, UNET_PARAMS "model_channels", 320, &model_channels, error)
-      || !gill_ldm_yaml_get_int (yaml, UNET_PARAMS "in_channels", 4, &in_channels, error)
-      || !gill_ldm_yaml_get_int (yaml, UNET_PARAMS "out_channels", 4, &out_channels, error)
-      || !gill_ldm_yaml_get_int (yaml, UNET_PARAMS "num_res_blocks", 2, &res_blocks, error)
-      || !gill_ldm_yaml_get_int (yaml, UNET_PARAMS "context_dim", 768, &context_dim, error)
       || !gill_ldm_yaml_get_int (yaml, UNET_PARAMS "num_heads", 8, &heads, error)
       || !gill_ldm_yaml_get_int (yaml, UNET_PARAMS "num_head_channels", -1, &head_channels, error)
       || !gill_ldm_yaml_get_int (yaml, UNET_PARAMS "transformer_depth", 1, &depth, error)
-      || !gill_ldm_yaml_get_bool (yaml, UNET_PARAMS "use_linear_in_transformer", FALSE, &linear, error)
-      || !gill_ldm_yaml_get_int (yaml, "model.params.image_size", 64, &latent, error))
+      || !gill_ldm_yaml_get_bool (yaml, UNET_PARAMS "use_linear_in_transformer", FALSE, &linear, error))
     return NULL;
   g_autoptr (GArray) mult = yaml_int_list (yaml, UNET_PARAMS "channel_mult", mult_default, 4, error);
   g_autoptr (GArray) attn = mult ? yaml_int_list (yaml, UNET_PARAMS "attention_resolutions", attn_default, 3, error)
@@ -527,21 +579,14 @@ unet_config_from_yaml (const GillLdmYaml *yaml,
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   add_string (b, "_class_name", "UNet2DConditionModel");
-  add_int (b, "in_channels", in_channels);
-  add_int (b, "out_channels", out_channels);
-  add_int (b, "layers_per_block", res_blocks);
-  add_int (b, "cross_attention_dim", context_dim);
+  if (!add_yaml_ints (b, yaml, unet_yaml_ints, G_N_ELEMENTS (unet_yaml_ints), error))
+    return NULL;
   add_bool (b, "use_linear_projection", linear);
-  add_int (b, "sample_size", latent);
   add_int (b, "norm_num_groups", 32);
   add_double (b, "norm_eps", 1e-5);
   add_bool (b, "flip_sin_to_cos", TRUE);
   add_int (b, "freq_shift", 0);
-  json_builder_set_member_name (b, "block_out_channels");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < mult->len; i++)
-    json_builder_add_int_value (b, model_channels * g_array_index (mult, gint64, i));
-  json_builder_end_array (b);
+  add_block_out_channels (b, model_channels, mult);
   /* heads per block: num_heads, or channels / num_head_channels (SD 2.x) */
   json_builder_set_member_name (b, "attention_head_dim");
   json_builder_begin_array (b);
@@ -574,13 +619,9 @@ vae_config_from_yaml (const GillLdmYaml *yaml,
                       GError           **error)
 {
   static const gint64 mult_default[] = { 1, 2, 4, 4 };
-  gint64 ch, res_blocks, z_channels, out_ch, in_ch, latent;
+  gint64 ch, latent;
   double scale;
   if (!gill_ldm_yaml_get_int (yaml, VAE_PARAMS "ch", 128, &ch, error)
-      || !gill_ldm_yaml_get_int (yaml, VAE_PARAMS "num_res_blocks", 2, &res_blocks, error)
-      || !gill_ldm_yaml_get_int (yaml, VAE_PARAMS "z_channels", 4, &z_channels, error)
-      || !gill_ldm_yaml_get_int (yaml, VAE_PARAMS "out_ch", 3, &out_ch, error)
-      || !gill_ldm_yaml_get_int (yaml, VAE_PARAMS "in_channels", 3, &in_ch, error)
       || !gill_ldm_yaml_get_int (yaml, "model.params.image_size", 64, &latent, error)
       || !gill_ldm_yaml_get_double (yaml, "model.params.scale_factor", 0.18215, &scale, error))
     return NULL;
@@ -590,19 +631,13 @@ vae_config_from_yaml (const GillLdmYaml *yaml,
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   add_string (b, "_class_name", "AutoencoderKL");
-  add_int (b, "in_channels", in_ch);
-  add_int (b, "out_channels", out_ch);
-  add_int (b, "latent_channels", z_channels);
-  add_int (b, "layers_per_block", res_blocks);
+  if (!add_yaml_ints (b, yaml, vae_yaml_ints, G_N_ELEMENTS (vae_yaml_ints), error))
+    return NULL;
   add_int (b, "norm_num_groups", 32);
   add_string (b, "act_fn", "silu");
   add_double (b, "scaling_factor", scale);
   add_int (b, "sample_size", latent << (mult->len - 1));
-  json_builder_set_member_name (b, "block_out_channels");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < mult->len; i++)
-    json_builder_add_int_value (b, ch * g_array_index (mult, gint64, i));
-  json_builder_end_array (b);
+  add_block_out_channels (b, ch, mult);
   json_builder_set_member_name (b, "up_block_types");
   json_builder_begin_array (b);
   for (guint i = 0; i < mult->len; i++)
@@ -638,10 +673,35 @@ scheduler_config_from_yaml (const GillLdmYaml *yaml,
   return builder_object (b);
 }
 
-/* the yaml of a single file: the option, <stem>.yaml, or the only .yaml in its folder */
+/* the one file in `folder` whose name ends in one of `suffixes` (NULL-terminated), or NULL when
+ * there is none or several (then none is obviously the one) */
+static gchar *
+only_file_in (const gchar        *folder,
+              const gchar *const *suffixes)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  gchar *found = NULL;
+  const gchar *name;
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    for (gsize i = 0; suffixes[i]; i++)
+      if (g_str_has_suffix (name, suffixes[i]))
+        {
+          if (found)
+            {
+              g_free (found);
+              return NULL;
+            }
+          found = g_build_filename (folder, name, NULL);
+          break;
+        }
+  return found;
+}
+
+/* the yaml of a single file: <stem>.yaml, or the only .yaml in its folder */
 static gchar *
 find_yaml (const gchar *checkpoint)
 {
+  static const gchar *const yaml[] = { ".yaml", NULL };
   g_autofree gchar *dir = g_path_get_dirname (checkpoint);
   g_autofree gchar *base = g_path_get_basename (checkpoint);
   gchar *dot = strrchr (base, '.');
@@ -650,20 +710,7 @@ find_yaml (const gchar *checkpoint)
   g_autofree gchar *stem_yaml = g_strconcat (dir, G_DIR_SEPARATOR_S, base, ".yaml", NULL);
   if (g_file_test (stem_yaml, G_FILE_TEST_EXISTS))
     return g_steal_pointer (&stem_yaml);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  gchar *found = NULL;
-  const gchar *name;
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    if (g_str_has_suffix (name, ".yaml"))
-      {
-        if (found)
-          {
-            g_free (found);
-            return NULL;   /* several: none is obviously this file's */
-          }
-        found = g_build_filename (dir, name, NULL);
-      }
-  return found;
+  return only_file_in (dir, yaml);
 }
 
 static gboolean
@@ -688,26 +735,6 @@ open_single (GillSdFiles *files,
   files->configs[GILL_SD_PART_TEXT_ENCODER] = gill_ldm_yaml_to_json (yaml, "model.params.cond_stage_config.params");
   files_block_counts (files);
   return TRUE;
-}
-
-/* the one .safetensors/.ckpt of a folder without model_index.json */
-static gchar *
-single_checkpoint_in (const gchar *folder)
-{
-  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
-  gchar *found = NULL;
-  const gchar *name;
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".safetensors") || g_str_has_suffix (name, ".ckpt"))
-      {
-        if (found)
-          {
-            g_free (found);
-            return NULL;
-          }
-        found = g_build_filename (folder, name, NULL);
-      }
-  return found;
 }
 
 GillSdFiles *
@@ -735,7 +762,8 @@ gill_sd_files_open (const gchar              *path,
       g_autofree gchar *unet = g_build_filename (path, "unet", NULL);
       if (g_file_test (index, G_FILE_TEST_EXISTS) || g_file_test (unet, G_FILE_TEST_IS_DIR))
         return open_diffusers (files, error) ? g_steal_pointer (&files) : NULL;
-      files->checkpoint = single_checkpoint_in (path);
+      static const gchar *const checkpoint[] = { ".safetensors", ".ckpt", NULL };
+      files->checkpoint = only_file_in (path, checkpoint);
       if (files->checkpoint == NULL)
         {
           g_set_error (error, GILL_ERROR, GILL_ERROR_MODEL_MISSING, "%s: neither a diffusers folder (model_index.json, "

@@ -5,7 +5,6 @@
 #include "core/models/sd-blocks.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "core/base/error.h"
@@ -30,6 +29,14 @@ config_member (JsonObject  *json,
   return node == NULL || JSON_NODE_HOLDS_NULL (node) ? NULL : node;
 }
 
+/* a present member (or list element) holding a value of `type` (G_TYPE_INT64, …) */
+static gboolean
+holds (JsonNode *node,
+       GType     type)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+}
+
 static gboolean
 config_type_error (const gchar *file,
                    const gchar *key,
@@ -41,6 +48,9 @@ config_type_error (const gchar *file,
   return FALSE;
 }
 
+/* each getter: the member's value, or the fallback when it is absent or null; TRUE unless it is
+ * present with another type */
+
 gboolean
 gill_sd_config_int (JsonObject  *json,
                     const gchar *file,
@@ -50,15 +60,11 @@ gill_sd_config_int (JsonObject  *json,
                     GError     **error)
 {
   JsonNode *node = config_member (json, key);
-  *out = fallback;
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return config_type_error (file, key, "an integer", error);
-  *out = json_node_get_int (node);
-  return TRUE;
+  *out = holds (node, G_TYPE_INT64) ? json_node_get_int (node) : fallback;
+  return node == NULL || holds (node, G_TYPE_INT64) || config_type_error (file, key, "an integer", error);
 }
 
+/* an integer counts as a number (json_node_get_double converts it) */
 gboolean
 gill_sd_config_double (JsonObject  *json,
                        const gchar *file,
@@ -68,16 +74,9 @@ gill_sd_config_double (JsonObject  *json,
                        GError     **error)
 {
   JsonNode *node = config_member (json, key);
-  *out = fallback;
-  if (node == NULL)
-    return TRUE;
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
-    *out = (double) json_node_get_int (node);
-  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    *out = json_node_get_double (node);
-  else
-    return config_type_error (file, key, "a number", error);
-  return TRUE;
+  gboolean number = holds (node, G_TYPE_INT64) || holds (node, G_TYPE_DOUBLE);
+  *out = number ? json_node_get_double (node) : fallback;
+  return node == NULL || number || config_type_error (file, key, "a number", error);
 }
 
 gboolean
@@ -89,13 +88,8 @@ gill_sd_config_bool (JsonObject  *json,
                      GError     **error)
 {
   JsonNode *node = config_member (json, key);
-  *out = fallback;
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return config_type_error (file, key, "true or false", error);
-  *out = json_node_get_boolean (node);
-  return TRUE;
+  *out = holds (node, G_TYPE_BOOLEAN) ? json_node_get_boolean (node) : fallback;
+  return node == NULL || holds (node, G_TYPE_BOOLEAN) || config_type_error (file, key, "true or false", error);
 }
 
 const gchar *
@@ -103,9 +97,7 @@ gill_sd_config_string (JsonObject  *json,
                        const gchar *key)
 {
   JsonNode *node = config_member (json, key);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
+  return holds (node, G_TYPE_STRING) ? json_node_get_string (node) : NULL;
 }
 
 gboolean
@@ -121,7 +113,7 @@ gill_sd_config_ints (JsonObject  *json,
   *n_out = 0;
   if (node == NULL)
     return TRUE;
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
+  if (holds (node, G_TYPE_INT64))
     {
       out[0] = json_node_get_int (node);
       *n_out = 1;
@@ -140,7 +132,7 @@ gill_sd_config_ints (JsonObject  *json,
   for (guint i = 0; i < n; i++)
     {
       JsonNode *e = json_array_get_element (array, i);
-      if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64)
+      if (!holds (e, G_TYPE_INT64))
         return config_type_error (file, key, "a list of integers", error);
       out[i] = json_node_get_int (e);
     }
@@ -167,7 +159,7 @@ gill_sd_config_strings (JsonObject  *json,
       for (guint i = 0; i < json_array_get_length (array); i++)
         {
           JsonNode *e = json_array_get_element (array, i);
-          if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+          if (!holds (e, G_TYPE_STRING))
             {
               config_type_error (file, key, "a list of strings", error);
               return NULL;
@@ -214,20 +206,32 @@ gill_sd_scratch_clear (GillSdScratch *s)
   g_clear_pointer (&s->vec, g_free);
 }
 
-/* the parameter `format`…: looked up (and checked) or made */
-G_GNUC_PRINTF (5, 6)
+float *
+gill_sd_alloc_activations (const gchar *model,
+                           gsize        floats,
+                           gsize       *bytes,
+                           GError     **error)
+{
+  float *p = g_try_new (float, MAX (floats, 1));
+  if (p == NULL)
+    g_set_error (error, GILL_ERROR, GILL_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %.1f MB of activations", model,
+                 floats * 4.0 / 1e6);
+  *bytes += floats * sizeof (float);
+  return p;
+}
+
+/* ------------------------------------------------------------------ binding */
+
+/* the parameter "<layer>.<param>": looked up (and checked) or made */
 static GillTensor *
 binder_get (GillSdBinder  *b,
-            GError       **error,
+            const gchar   *layer,
+            const gchar   *param,
             gint           n_dims,
             const gint64  *shape,
-            const gchar   *format,
-            ...)
+            GError       **error)
 {
-  va_list args;
-  va_start (args, format);
-  g_autofree gchar *name = g_strdup_vprintf (format, args);
-  va_end (args);
+  g_autofree gchar *name = g_strconcat (layer, ".", param, NULL);
   if (b->make)
     return b->make (b->make_data, name, n_dims, shape);
   return gill_weights_get (b->weights, name, n_dims, shape, error);
@@ -245,6 +249,35 @@ binder_need (GillSdBinder     *b,
   if (bias && gill_tensor_needs_widening (bias))
     need += gill_tensor_numel (bias);
   b->wide_floats = MAX (b->wide_floats, need);
+}
+
+/* the layer's full name: "<prefix>.<name>", or name at the model's root (prefix NULL) */
+static gchar *
+layer_name (const gchar *prefix,
+            const gchar *name)
+{
+  return prefix ? g_strconcat (prefix, ".", name, NULL) : g_strdup (name);
+}
+
+/* a layer's "weight" of `shape` and, unless n_bias is 0, its "bias" [n_bias] */
+static gboolean
+bind_params (GillSdBinder  *b,
+             const gchar   *prefix,
+             const gchar   *name,
+             gint           n_dims,
+             const gint64  *shape,
+             gint64         n_bias,
+             GillTensor   **weight,
+             GillTensor   **bias,
+             GError       **error)
+{
+  g_autofree gchar *layer = layer_name (prefix, name);
+  *weight = binder_get (b, layer, "weight", n_dims, shape, error);
+  *bias = NULL;
+  if (*weight == NULL || (n_bias > 0 && (*bias = binder_get (b, layer, "bias", 1, &n_bias, error)) == NULL))
+    return FALSE;
+  binder_need (b, *weight, *bias);
+  return TRUE;
 }
 
 /* weight and bias as f32: in place, or widened into s->wide (weight first, bias behind it) */
@@ -265,6 +298,7 @@ params_f32 (const GillTensor *weight,
 gboolean
 gill_sd_conv_bind (GillSdConv   *conv,
                    GillSdBinder *b,
+                   const gchar  *prefix,
                    const gchar  *name,
                    gint64        c_in,
                    gint64        c_out,
@@ -273,66 +307,47 @@ gill_sd_conv_bind (GillSdConv   *conv,
                    gint64        pad,
                    GError      **error)
 {
-  gint64 wshape[4] = { c_out, c_in, kernel, kernel };
-  conv->weight = binder_get (b, error, 4, wshape, "%s.weight", name);
-  conv->bias = conv->weight ? binder_get (b, error, 1, &c_out, "%s.bias", name) : NULL;
-  if (conv->bias == NULL)
-    return FALSE;
-  conv->c_in = c_in;
-  conv->c_out = c_out;
-  conv->kernel = kernel;
-  conv->stride = stride;
-  conv->pad = pad;
-  binder_need (b, conv->weight, conv->bias);
-  return TRUE;
+  const gint64 shape[4] = { c_out, c_in, kernel, kernel };
+  *conv = (GillSdConv) { NULL, NULL, c_in, c_out, kernel, stride, pad };
+  return bind_params (b, prefix, name, 4, shape, c_out, &conv->weight, &conv->bias, error);
 }
 
 gboolean
 gill_sd_linear_bind (GillSdLinear *linear,
                      GillSdBinder *b,
+                     const gchar  *prefix,
                      const gchar  *name,
                      gint64        in,
                      gint64        out,
                      gboolean      has_bias,
                      GError      **error)
 {
-  gint64 wshape[2] = { out, in };
-  linear->weight = binder_get (b, error, 2, wshape, "%s.weight", name);
-  if (linear->weight == NULL)
-    return FALSE;
-  linear->bias = NULL;
-  if (has_bias && (linear->bias = binder_get (b, error, 1, &out, "%s.bias", name)) == NULL)
-    return FALSE;
-  linear->in = in;
-  linear->out = out;
-  binder_need (b, linear->weight, linear->bias);
-  return TRUE;
+  const gint64 shape[2] = { out, in };
+  *linear = (GillSdLinear) { NULL, NULL, in, out };
+  return bind_params (b, prefix, name, 2, shape, has_bias ? out : 0, &linear->weight, &linear->bias, error);
 }
 
 gboolean
 gill_sd_norm_bind (GillSdNorm   *norm,
                    GillSdBinder *b,
+                   const gchar  *prefix,
                    const gchar  *name,
                    gint64        channels,
                    gint64        groups,
                    float         eps,
                    GError      **error)
 {
-  norm->weight = binder_get (b, error, 1, &channels, "%s.weight", name);
-  norm->bias = norm->weight ? binder_get (b, error, 1, &channels, "%s.bias", name) : NULL;
-  if (norm->bias == NULL)
+  *norm = (GillSdNorm) { NULL, NULL, channels, groups, eps };
+  if (!bind_params (b, prefix, name, 1, &channels, channels, &norm->weight, &norm->bias, error))
     return FALSE;
   if (groups > 0 && channels % groups != 0)
     {
+      g_autofree gchar *layer = layer_name (prefix, name);
       g_set_error (error, GILL_ERROR, GILL_ERROR_SHAPE,
                    "%s: %" G_GINT64_FORMAT " channels do not split into %" G_GINT64_FORMAT
-                   " groups; check norm_num_groups in the config", name, channels, groups);
+                   " groups; check norm_num_groups in the config", layer, channels, groups);
       return FALSE;
     }
-  norm->channels = channels;
-  norm->groups = groups;
-  norm->eps = eps;
-  binder_need (b, norm->weight, norm->bias);
   return TRUE;
 }
 
@@ -492,40 +507,34 @@ add_channel_bias (float       *x,
     }
 }
 
-/* tokens[n, C] = h[C, n]ᵀ Wᵀ + b: a 1×1 conv (or Linear on pixels) straight into token-major
- * order, the permute + reshape of diffusers done by the GEMM's transposes */
+/* tokens[n, out] = h[in, n]ᵀ Wᵀ + b: a projection of every pixel straight into token-major order,
+ * the permute + reshape of diffusers done by the GEMM's transposes */
 static void
-pixels_to_tokens (const GillTensor *weight_t,
-                  const GillTensor *bias_t,
-                  gint64            c_in,
-                  gint64            c_out,
-                  const float      *h,
-                  gint64            n,
-                  float            *tokens,
-                  GillSdScratch    *s)
+pixels_to_tokens (const GillSdLinear *proj,
+                  const float        *h,
+                  gint64              n,
+                  float              *tokens,
+                  GillSdScratch      *s)
 {
   const float *weight, *bias;
-  params_f32 (weight_t, bias_t, s, &weight, &bias);
-  gill_gemm (TRUE, TRUE, n, c_out, c_in, 1.0f, h, n, weight, c_in, 0.0f, tokens, c_out);
+  params_f32 (proj->weight, proj->bias, s, &weight, &bias);
+  gill_gemm (TRUE, TRUE, n, proj->out, proj->in, 1.0f, h, n, weight, proj->in, 0.0f, tokens, proj->out);
   for (gint64 r = 0; r < n; r++)
-    gill_nn_add (tokens + r * c_out, bias, c_out);
+    gill_nn_add (tokens + r * proj->out, bias, proj->out);
 }
 
-/* x[C, n] += W tokens[n, C]ᵀ + b: the output projection back to pixels plus the residual */
+/* x[out, n] += W tokens[n, in]ᵀ + b: the output projection back to pixels plus the residual */
 static void
-tokens_to_pixels_add (const GillTensor *weight_t,
-                      const GillTensor *bias_t,
-                      gint64            c_in,
-                      gint64            c_out,
-                      const float      *tokens,
-                      gint64            n,
-                      float            *x,
-                      GillSdScratch    *s)
+tokens_to_pixels_add (const GillSdLinear *proj,
+                      const float        *tokens,
+                      gint64              n,
+                      float              *x,
+                      GillSdScratch      *s)
 {
   const float *weight, *bias;
-  params_f32 (weight_t, bias_t, s, &weight, &bias);
-  gill_gemm (FALSE, TRUE, c_out, n, c_in, 1.0f, weight, c_in, tokens, c_in, 1.0f, x, n);
-  add_channel_bias (x, bias, c_out, n);
+  params_f32 (proj->weight, proj->bias, s, &weight, &bias);
+  gill_gemm (FALSE, TRUE, proj->out, n, proj->in, 1.0f, weight, proj->in, tokens, proj->in, 1.0f, x, n);
+  add_channel_bias (x, bias, proj->out, n);
 }
 
 /* ------------------------------------------------------------------ ResnetBlock2D */
@@ -533,7 +542,8 @@ tokens_to_pixels_add (const GillTensor *weight_t,
 gboolean
 gill_sd_resnet_bind (GillSdResnet *r,
                      GillSdBinder *b,
-                     const gchar  *prefix,
+                     const gchar  *block,
+                     gint64        index,
                      gint64        c_in,
                      gint64        c_out,
                      gint64        temb_dim,
@@ -541,23 +551,18 @@ gill_sd_resnet_bind (GillSdResnet *r,
                      float         eps,
                      GError      **error)
 {
-  g_autofree gchar *norm1 = g_strconcat (prefix, ".norm1", NULL);
-  g_autofree gchar *conv1 = g_strconcat (prefix, ".conv1", NULL);
-  g_autofree gchar *temb = g_strconcat (prefix, ".time_emb_proj", NULL);
-  g_autofree gchar *norm2 = g_strconcat (prefix, ".norm2", NULL);
-  g_autofree gchar *conv2 = g_strconcat (prefix, ".conv2", NULL);
-  g_autofree gchar *shortcut = g_strconcat (prefix, ".conv_shortcut", NULL);
+  g_autofree gchar *resnet = g_strdup_printf ("%s.resnets.%" G_GINT64_FORMAT, block, index);
   memset (r, 0, sizeof *r);
   r->c_in = c_in;
   r->c_out = c_out;
-  if (!gill_sd_norm_bind (&r->norm1, b, norm1, c_in, groups, eps, error)
-      || !gill_sd_conv_bind (&r->conv1, b, conv1, c_in, c_out, 3, 1, 1, error)
-      || (temb_dim > 0 && !gill_sd_linear_bind (&r->time_emb_proj, b, temb, temb_dim, c_out, TRUE, error))
-      || !gill_sd_norm_bind (&r->norm2, b, norm2, c_out, groups, eps, error)
-      || !gill_sd_conv_bind (&r->conv2, b, conv2, c_out, c_out, 3, 1, 1, error)
-      || (c_in != c_out && !gill_sd_conv_bind (&r->conv_shortcut, b, shortcut, c_in, c_out, 1, 1, 0, error)))
-    return FALSE;
-  return TRUE;
+  return gill_sd_norm_bind (&r->norm1, b, resnet, "norm1", c_in, groups, eps, error)
+         && gill_sd_conv_bind (&r->conv1, b, resnet, "conv1", c_in, c_out, 3, 1, 1, error)
+         && (temb_dim <= 0 || gill_sd_linear_bind (&r->time_emb_proj, b, resnet, "time_emb_proj", temb_dim, c_out,
+                                                   TRUE, error))
+         && gill_sd_norm_bind (&r->norm2, b, resnet, "norm2", c_out, groups, eps, error)
+         && gill_sd_conv_bind (&r->conv2, b, resnet, "conv2", c_out, c_out, 3, 1, 1, error)
+         && (c_in == c_out || gill_sd_conv_bind (&r->conv_shortcut, b, resnet, "conv_shortcut", c_in, c_out, 1, 1, 0,
+                                                 error));
 }
 
 gsize
@@ -615,26 +620,28 @@ gill_sd_resnet_forward (const GillSdResnet *r,
 /* proj_in / proj_out: a 1×1 conv [C, C, 1, 1], or with use_linear_projection a Linear [C, C];
  * the same matrix either way, applied to every pixel */
 static gboolean
-bind_projection (GillSdConv   *conv,
+bind_projection (GillSdLinear *proj,
                  GillSdBinder *b,
+                 const gchar  *prefix,
                  const gchar  *name,
                  gint64        c,
                  gboolean      linear,
                  GError      **error)
 {
-  if (!linear)
-    return gill_sd_conv_bind (conv, b, name, c, c, 1, 1, 0, error);
-  GillSdLinear l;
-  if (!gill_sd_linear_bind (&l, b, name, c, c, TRUE, error))
+  if (linear)
+    return gill_sd_linear_bind (proj, b, prefix, name, c, c, TRUE, error);
+  GillSdConv conv;
+  if (!gill_sd_conv_bind (&conv, b, prefix, name, c, c, 1, 1, 0, error))
     return FALSE;
-  *conv = (GillSdConv) { l.weight, l.bias, c, c, 1, 1, 0 };
+  *proj = (GillSdLinear) { conv.weight, conv.bias, c, c };
   return TRUE;
 }
 
 gboolean
 gill_sd_transformer_bind (GillSdTransformer *t,
                           GillSdBinder      *b,
-                          const gchar       *prefix,
+                          const gchar       *block,
+                          gint64             index,
                           gint64             channels,
                           gint64             n_head,
                           gint64             context_dim,
@@ -643,50 +650,34 @@ gill_sd_transformer_bind (GillSdTransformer *t,
                           GError           **error)
 {
   const gint64 c = channels;
+  g_autofree gchar *attention = g_strdup_printf ("%s.attentions.%" G_GINT64_FORMAT, block, index);
   if (n_head <= 0 || c % n_head != 0)
     {
       g_set_error (error, GILL_ERROR, GILL_ERROR_SHAPE,
                    "%s: %" G_GINT64_FORMAT " channels do not split into %" G_GINT64_FORMAT
-                   " heads; check attention_head_dim in the config", prefix, c, n_head);
+                   " heads; check attention_head_dim in the config", attention, c, n_head);
       return FALSE;
     }
   t->channels = c;
   t->n_head = n_head;
   t->context_dim = context_dim;
-  g_autofree gchar *norm = g_strconcat (prefix, ".norm", NULL);
-  g_autofree gchar *proj_in = g_strconcat (prefix, ".proj_in", NULL);
-  g_autofree gchar *proj_out = g_strconcat (prefix, ".proj_out", NULL);
-  g_autofree gchar *block = g_strconcat (prefix, ".transformer_blocks.0", NULL);
-  g_autofree gchar *norm1 = g_strconcat (block, ".norm1", NULL);
-  g_autofree gchar *norm2 = g_strconcat (block, ".norm2", NULL);
-  g_autofree gchar *norm3 = g_strconcat (block, ".norm3", NULL);
-  g_autofree gchar *q1 = g_strconcat (block, ".attn1.to_q", NULL);
-  g_autofree gchar *k1 = g_strconcat (block, ".attn1.to_k", NULL);
-  g_autofree gchar *v1 = g_strconcat (block, ".attn1.to_v", NULL);
-  g_autofree gchar *o1 = g_strconcat (block, ".attn1.to_out.0", NULL);
-  g_autofree gchar *q2 = g_strconcat (block, ".attn2.to_q", NULL);
-  g_autofree gchar *k2 = g_strconcat (block, ".attn2.to_k", NULL);
-  g_autofree gchar *v2 = g_strconcat (block, ".attn2.to_v", NULL);
-  g_autofree gchar *o2 = g_strconcat (block, ".attn2.to_out.0", NULL);
-  g_autofree gchar *ff0 = g_strconcat (block, ".ff.net.0.proj", NULL);
-  g_autofree gchar *ff2 = g_strconcat (block, ".ff.net.2", NULL);
-  if (!gill_sd_norm_bind (&t->norm, b, norm, c, groups, 1e-6f, error)
-      || !bind_projection (&t->proj_in, b, proj_in, c, linear_projection, error)
-      || !bind_projection (&t->proj_out, b, proj_out, c, linear_projection, error))
-    return FALSE;
-  return gill_sd_norm_bind (&t->norm1, b, norm1, c, 0, 1e-5f, error)
-         && gill_sd_linear_bind (&t->attn1_to_q, b, q1, c, c, FALSE, error)
-         && gill_sd_linear_bind (&t->attn1_to_k, b, k1, c, c, FALSE, error)
-         && gill_sd_linear_bind (&t->attn1_to_v, b, v1, c, c, FALSE, error)
-         && gill_sd_linear_bind (&t->attn1_to_out, b, o1, c, c, TRUE, error)
-         && gill_sd_norm_bind (&t->norm2, b, norm2, c, 0, 1e-5f, error)
-         && gill_sd_linear_bind (&t->attn2_to_q, b, q2, c, c, FALSE, error)
-         && gill_sd_linear_bind (&t->attn2_to_k, b, k2, context_dim, c, FALSE, error)
-         && gill_sd_linear_bind (&t->attn2_to_v, b, v2, context_dim, c, FALSE, error)
-         && gill_sd_linear_bind (&t->attn2_to_out, b, o2, c, c, TRUE, error)
-         && gill_sd_norm_bind (&t->norm3, b, norm3, c, 0, 1e-5f, error)
-         && gill_sd_linear_bind (&t->ff_proj, b, ff0, c, 8 * c, TRUE, error)
-         && gill_sd_linear_bind (&t->ff_out, b, ff2, 4 * c, c, TRUE, error);
+  g_autofree gchar *basic = g_strconcat (attention, ".transformer_blocks.0", NULL);
+  return gill_sd_norm_bind (&t->norm, b, attention, "norm", c, groups, 1e-6f, error)
+         && bind_projection (&t->proj_in, b, attention, "proj_in", c, linear_projection, error)
+         && bind_projection (&t->proj_out, b, attention, "proj_out", c, linear_projection, error)
+         && gill_sd_norm_bind (&t->norm1, b, basic, "norm1", c, 0, 1e-5f, error)
+         && gill_sd_linear_bind (&t->attn1_to_q, b, basic, "attn1.to_q", c, c, FALSE, error)
+         && gill_sd_linear_bind (&t->attn1_to_k, b, basic, "attn1.to_k", c, c, FALSE, error)
+         && gill_sd_linear_bind (&t->attn1_to_v, b, basic, "attn1.to_v", c, c, FALSE, error)
+         && gill_sd_linear_bind (&t->attn1_to_out, b, basic, "attn1.to_out.0", c, c, TRUE, error)
+         && gill_sd_norm_bind (&t->norm2, b, basic, "norm2", c, 0, 1e-5f, error)
+         && gill_sd_linear_bind (&t->attn2_to_q, b, basic, "attn2.to_q", c, c, FALSE, error)
+         && gill_sd_linear_bind (&t->attn2_to_k, b, basic, "attn2.to_k", context_dim, c, FALSE, error)
+         && gill_sd_linear_bind (&t->attn2_to_v, b, basic, "attn2.to_v", context_dim, c, FALSE, error)
+         && gill_sd_linear_bind (&t->attn2_to_out, b, basic, "attn2.to_out.0", c, c, TRUE, error)
+         && gill_sd_norm_bind (&t->norm3, b, basic, "norm3", c, 0, 1e-5f, error)
+         && gill_sd_linear_bind (&t->ff_proj, b, basic, "ff.net.0.proj", c, 8 * c, TRUE, error)
+         && gill_sd_linear_bind (&t->ff_out, b, basic, "ff.net.2", 4 * c, c, TRUE, error);
 }
 
 gsize
@@ -767,7 +758,7 @@ gill_sd_transformer_forward (const GillSdTransformer *t,
   for (gint64 bi = 0; bi < batch; bi++)
     {
       gill_sd_group_norm_forward (&t->norm, x + bi * c * n, h, 1, n, FALSE, s);
-      pixels_to_tokens (t->proj_in.weight, t->proj_in.bias, c, c, h, n, tok + bi * n * c, s);
+      pixels_to_tokens (&t->proj_in, h, n, tok + bi * n * c, s);
     }
 
   /* tokens += attn1 (norm1 (tokens)): self-attention, heads of d = C / n_head, per sample */
@@ -803,7 +794,7 @@ gill_sd_transformer_forward (const GillSdTransformer *t,
 
   /* x = proj_out (tokens reshaped to [C, n]) + residual, per sample */
   for (gint64 bi = 0; bi < batch; bi++)
-    tokens_to_pixels_add (t->proj_out.weight, t->proj_out.bias, c, c, tok + bi * n * c, n, x + bi * c * n, s);
+    tokens_to_pixels_add (&t->proj_out, tok + bi * n * c, n, x + bi * c * n, s);
 }
 
 /* ------------------------------------------------------------------ VAE mid-block Attention */
@@ -811,23 +802,21 @@ gill_sd_transformer_forward (const GillSdTransformer *t,
 gboolean
 gill_sd_attention_bind (GillSdAttention *a,
                         GillSdBinder    *b,
-                        const gchar     *prefix,
+                        const gchar     *block,
+                        gint64           index,
                         gint64           channels,
                         gint64           groups,
                         float            eps,
                         GError         **error)
 {
-  g_autofree gchar *norm = g_strconcat (prefix, ".group_norm", NULL);
-  g_autofree gchar *q = g_strconcat (prefix, ".to_q", NULL);
-  g_autofree gchar *k = g_strconcat (prefix, ".to_k", NULL);
-  g_autofree gchar *v = g_strconcat (prefix, ".to_v", NULL);
-  g_autofree gchar *o = g_strconcat (prefix, ".to_out.0", NULL);
-  a->channels = channels;
-  return gill_sd_norm_bind (&a->group_norm, b, norm, channels, groups, eps, error)
-         && gill_sd_linear_bind (&a->to_q, b, q, channels, channels, TRUE, error)
-         && gill_sd_linear_bind (&a->to_k, b, k, channels, channels, TRUE, error)
-         && gill_sd_linear_bind (&a->to_v, b, v, channels, channels, TRUE, error)
-         && gill_sd_linear_bind (&a->to_out, b, o, channels, channels, TRUE, error);
+  const gint64 c = channels;
+  g_autofree gchar *attention = g_strdup_printf ("%s.attentions.%" G_GINT64_FORMAT, block, index);
+  a->channels = c;
+  return gill_sd_norm_bind (&a->group_norm, b, attention, "group_norm", c, groups, eps, error)
+         && gill_sd_linear_bind (&a->to_q, b, attention, "to_q", c, c, TRUE, error)
+         && gill_sd_linear_bind (&a->to_k, b, attention, "to_k", c, c, TRUE, error)
+         && gill_sd_linear_bind (&a->to_v, b, attention, "to_v", c, c, TRUE, error)
+         && gill_sd_linear_bind (&a->to_out, b, attention, "to_out.0", c, c, TRUE, error);
 }
 
 gsize
@@ -859,12 +848,12 @@ gill_sd_attention_forward (const GillSdAttention *a,
       /* h = group_norm (x)                                         [C, n] */
       gill_sd_group_norm_forward (&a->group_norm, xb, h, 1, n, FALSE, s);
       /* q, k, v = to_q/k/v (h.view (C, n).transpose)              [n, C] each */
-      pixels_to_tokens (a->to_q.weight, a->to_q.bias, c, c, h, n, q, s);
-      pixels_to_tokens (a->to_k.weight, a->to_k.bias, c, c, h, n, k, s);
-      pixels_to_tokens (a->to_v.weight, a->to_v.bias, c, c, h, n, v, s);
+      pixels_to_tokens (&a->to_q, h, n, q, s);
+      pixels_to_tokens (&a->to_k, h, n, k, s);
+      pixels_to_tokens (&a->to_v, h, n, v, s);
       /* o = softmax (q kᵀ / √C) v: one head over every pixel     [n, C] */
       gill_attention (q, c, k, c, v, c, o, c, n, n, 1, c, 1.0f / sqrtf ((float) c), s->attn);
       /* x = to_out.0 (o) transposed back to [C, n] + residual; rescale_output_factor 1 */
-      tokens_to_pixels_add (a->to_out.weight, a->to_out.bias, c, c, o, n, xb, s);
+      tokens_to_pixels_add (&a->to_out, o, n, xb, s);
     }
 }

@@ -104,6 +104,23 @@ gboolean gill_sd_scratch_init        (GillSdScratch *s,
                                       GError       **error);
 void     gill_sd_scratch_clear       (GillSdScratch *s);
 
+/* a model state's activation buffer of `floats` (at least one), its bytes added to *bytes; NULL
+ * and OUT_OF_MEMORY naming `model` ("UNet", "VAE") and the size */
+float   *gill_sd_alloc_activations   (const gchar   *model,
+                                      gsize          floats,
+                                      gsize         *bytes,
+                                      GError       **error);
+
+/* the forward passes' ping-pong: the hidden state and the next one trade buffers */
+static inline void
+gill_sd_swap_buffers (float **a,
+                      float **b)
+{
+  float *t = *a;
+  *a = *b;
+  *b = t;
+}
+
 /* ------------------------------------------------------------------ layers */
 
 typedef struct
@@ -129,9 +146,11 @@ typedef struct
   float eps;
 } GillSdNorm;
 
-/* `name` is the layer's full canonical name ("conv_in"); ".weight"/".bias" are appended */
+/* the layer `name` under `prefix` ("down_blocks.0.resnets.1" + "conv1"; prefix NULL at the
+ * model's root): its parameters "<prefix>.<name>.weight" and ".bias" */
 gboolean gill_sd_conv_bind           (GillSdConv    *conv,
                                       GillSdBinder  *b,
+                                      const gchar   *prefix,
                                       const gchar   *name,
                                       gint64         c_in,
                                       gint64         c_out,
@@ -141,6 +160,7 @@ gboolean gill_sd_conv_bind           (GillSdConv    *conv,
                                       GError       **error);
 gboolean gill_sd_linear_bind         (GillSdLinear  *linear,
                                       GillSdBinder  *b,
+                                      const gchar   *prefix,
                                       const gchar   *name,
                                       gint64         in,
                                       gint64         out,
@@ -148,6 +168,7 @@ gboolean gill_sd_linear_bind         (GillSdLinear  *linear,
                                       GError       **error);
 gboolean gill_sd_norm_bind           (GillSdNorm    *norm,
                                       GillSdBinder  *b,
+                                      const gchar   *prefix,
                                       const gchar   *name,
                                       gint64         channels,
                                       gint64         groups,   /* 0 = LayerNorm */
@@ -198,10 +219,12 @@ typedef struct
   GillSdConv conv_shortcut;     /* [c_out, c_in, 1, 1] where c_in != c_out, else weight NULL */
 } GillSdResnet;
 
-/* temb_dim 0 = no time embedding (VAE) */
+/* "<block>.resnets.<index>" (block "down_blocks.0", "mid_block", "decoder.up_blocks.2", …);
+ * temb_dim 0 = no time embedding (VAE) */
 gboolean gill_sd_resnet_bind         (GillSdResnet  *r,
                                       GillSdBinder  *b,
-                                      const gchar   *prefix,   /* "down_blocks.0.resnets.1" */
+                                      const gchar   *block,
+                                      gint64         index,
                                       gint64         c_in,
                                       gint64         c_out,
                                       gint64         temb_dim,
@@ -231,7 +254,8 @@ typedef struct
 {
   gint64 channels, n_head, context_dim;
   GillSdNorm norm;              /* GroupNorm (groups, C, eps 1e-6 — hard-coded in diffusers) */
-  GillSdConv proj_in;           /* [C, C, 1, 1], or a Linear [C, C] (use_linear_projection) */
+  GillSdLinear proj_in;         /* a 1×1 conv [C, C, 1, 1] seen as [C, C], or a Linear [C, C]
+                                 * (use_linear_projection): one matrix on every pixel */
   /* transformer_blocks.0: BasicTransformerBlock */
   GillSdNorm norm1;             /* LayerNorm (C, 1e-5) */
   GillSdLinear attn1_to_q;      /* [C, C], no bias — self-attention */
@@ -246,12 +270,14 @@ typedef struct
   GillSdNorm norm3;             /* LayerNorm (C, 1e-5) */
   GillSdLinear ff_proj;         /* ff.net.0.proj [8C, C]: GEGLU; ff.net.1 is dropout */
   GillSdLinear ff_out;          /* ff.net.2 [C, 4C] */
-  GillSdConv proj_out;          /* [C, C, 1, 1], or a Linear [C, C] */
+  GillSdLinear proj_out;        /* the same as proj_in */
 } GillSdTransformer;
 
+/* "<block>.attentions.<index>" ("down_blocks.0", 1: "down_blocks.0.attentions.1") */
 gboolean gill_sd_transformer_bind    (GillSdTransformer *t,
                                       GillSdBinder      *b,
-                                      const gchar       *prefix, /* "down_blocks.0.attentions.1" */
+                                      const gchar       *block,
+                                      gint64             index,
                                       gint64             channels,
                                       gint64             n_head,
                                       gint64             context_dim,
@@ -288,9 +314,11 @@ typedef struct
   GillSdLinear to_out;          /* to_out.0 [C, C] + bias; to_out.1 is dropout */
 } GillSdAttention;
 
+/* "<block>.attentions.<index>" ("decoder.mid_block", 0) */
 gboolean gill_sd_attention_bind      (GillSdAttention *a,
                                       GillSdBinder    *b,
-                                      const gchar     *prefix, /* "decoder.mid_block.attentions.0" */
+                                      const gchar     *block,
+                                      gint64           index,
                                       gint64           channels,
                                       gint64           groups,
                                       float            eps,

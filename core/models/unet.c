@@ -326,19 +326,19 @@ gill_unet_weights_free (GillUnetWeights *weights)
 
 static GillUnetWeights *
 unet_bind (const GillUnetConfig *config,
-           GillSdBinder         *binder,
+           GillSdBinder         *b,
            GError              **error)
 {
   g_autoptr (GillUnetWeights) u = g_new0 (GillUnetWeights, 1);
-  GillSdBinder b = *binder;
   const gint64 n = config->n_blocks, c0 = config->block_out_channels[0], temb = 4 * c0;
-  const gint64 groups = config->norm_num_groups;
+  const gint64 groups = config->norm_num_groups, ctx = config->cross_attention_dim;
+  const gboolean linear = config->use_linear_projection;
   const float eps = config->norm_eps;
   u->config = *config;
 
-  if (!gill_sd_conv_bind (&u->conv_in, &b, "conv_in", config->in_channels, c0, 3, 1, 1, error)
-      || !gill_sd_linear_bind (&u->time_linear_1, &b, "time_embedding.linear_1", c0, temb, TRUE, error)
-      || !gill_sd_linear_bind (&u->time_linear_2, &b, "time_embedding.linear_2", temb, temb, TRUE, error))
+  if (!gill_sd_conv_bind (&u->conv_in, b, NULL, "conv_in", config->in_channels, c0, 3, 1, 1, error)
+      || !gill_sd_linear_bind (&u->time_linear_1, b, "time_embedding", "linear_1", c0, temb, TRUE, error)
+      || !gill_sd_linear_bind (&u->time_linear_2, b, "time_embedding", "linear_2", temb, temb, TRUE, error))
     return NULL;
 
   /* down_blocks.{i}: resnets (+ attentions), then a stride-2 conv except on the last level */
@@ -346,40 +346,35 @@ unet_bind (const GillUnetConfig *config,
   for (gint64 i = 0; i < n; i++)
     {
       GillUnetBlock *blk = &u->down[i];
+      g_autofree gchar *name = g_strdup_printf ("down_blocks.%" G_GINT64_FORMAT, i);
       gint64 c = config->block_out_channels[i];
       blk->n_resnets = config->layers_per_block;
       blk->has_attention = config->down_attention[i];
       blk->has_sampler = i < n - 1;
       for (gint64 j = 0; j < blk->n_resnets; j++)
-        {
-          g_autofree gchar *rn = g_strdup_printf ("down_blocks.%" G_GINT64_FORMAT ".resnets.%" G_GINT64_FORMAT, i, j);
-          g_autofree gchar *at = g_strdup_printf ("down_blocks.%" G_GINT64_FORMAT ".attentions.%" G_GINT64_FORMAT,
-                                                  i, j);
-          if (!gill_sd_resnet_bind (&blk->resnets[j], &b, rn, j == 0 ? c_prev : c, c, temb, groups, eps, error)
-              || (blk->has_attention
-                  && !gill_sd_transformer_bind (&blk->attentions[j], &b, at, c, config->n_head[i],
-                                                config->cross_attention_dim, groups,
-                                                config->use_linear_projection, error)))
-            return NULL;
-        }
-      g_autofree gchar *ds = g_strdup_printf ("down_blocks.%" G_GINT64_FORMAT ".downsamplers.0.conv", i);
-      if (blk->has_sampler && !gill_sd_conv_bind (&blk->sampler, &b, ds, c, c, 3, 2, 1, error))
+        if (!gill_sd_resnet_bind (&blk->resnets[j], b, name, j, j == 0 ? c_prev : c, c, temb, groups, eps, error)
+            || (blk->has_attention
+                && !gill_sd_transformer_bind (&blk->attentions[j], b, name, j, c, config->n_head[i], ctx, groups,
+                                              linear, error)))
+          return NULL;
+      if (blk->has_sampler && !gill_sd_conv_bind (&blk->sampler, b, name, "downsamplers.0.conv", c, c, 3, 2, 1, error))
         return NULL;
       c_prev = c;
     }
 
   /* mid_block: resnet, transformer (heads of the last block), resnet */
   const gint64 cm = config->block_out_channels[n - 1];
-  if (!gill_sd_resnet_bind (&u->mid_resnets[0], &b, "mid_block.resnets.0", cm, cm, temb, groups, eps, error)
-      || !gill_sd_transformer_bind (&u->mid_attention, &b, "mid_block.attentions.0", cm, config->n_head[n - 1],
-                                    config->cross_attention_dim, groups, config->use_linear_projection, error)
-      || !gill_sd_resnet_bind (&u->mid_resnets[1], &b, "mid_block.resnets.1", cm, cm, temb, groups, eps, error))
+  if (!gill_sd_resnet_bind (&u->mid_resnets[0], b, "mid_block", 0, cm, cm, temb, groups, eps, error)
+      || !gill_sd_transformer_bind (&u->mid_attention, b, "mid_block", 0, cm, config->n_head[n - 1], ctx, groups,
+                                    linear, error)
+      || !gill_sd_resnet_bind (&u->mid_resnets[1], b, "mid_block", 1, cm, cm, temb, groups, eps, error))
     return NULL;
 
   /* up_blocks.{i}: layers_per_block + 1 resnets on [x, skip] (+ attentions), then ×2 + conv */
   for (gint64 i = 0; i < n; i++)
     {
       GillUnetBlock *blk = &u->up[i];
+      g_autofree gchar *name = g_strdup_printf ("up_blocks.%" G_GINT64_FORMAT, i);
       blk->n_resnets = config->layers_per_block + 1;
       blk->has_attention = config->up_attention[i];
       blk->has_sampler = i < n - 1;
@@ -388,24 +383,20 @@ unet_bind (const GillUnetConfig *config,
         {
           gint64 cx, cs;
           up_block_channels (config, i, j, &cx, &cs, &co);
-          g_autofree gchar *rn = g_strdup_printf ("up_blocks.%" G_GINT64_FORMAT ".resnets.%" G_GINT64_FORMAT, i, j);
-          g_autofree gchar *at = g_strdup_printf ("up_blocks.%" G_GINT64_FORMAT ".attentions.%" G_GINT64_FORMAT, i, j);
-          if (!gill_sd_resnet_bind (&blk->resnets[j], &b, rn, cx + cs, co, temb, groups, eps, error)
+          if (!gill_sd_resnet_bind (&blk->resnets[j], b, name, j, cx + cs, co, temb, groups, eps, error)
               || (blk->has_attention
-                  && !gill_sd_transformer_bind (&blk->attentions[j], &b, at, co, config->n_head[n - 1 - i],
-                                                config->cross_attention_dim, groups,
-                                                config->use_linear_projection, error)))
+                  && !gill_sd_transformer_bind (&blk->attentions[j], b, name, j, co, config->n_head[n - 1 - i], ctx,
+                                                groups, linear, error)))
             return NULL;
         }
-      g_autofree gchar *us = g_strdup_printf ("up_blocks.%" G_GINT64_FORMAT ".upsamplers.0.conv", i);
-      if (blk->has_sampler && !gill_sd_conv_bind (&blk->sampler, &b, us, co, co, 3, 1, 1, error))
+      if (blk->has_sampler && !gill_sd_conv_bind (&blk->sampler, b, name, "upsamplers.0.conv", co, co, 3, 1, 1, error))
         return NULL;
     }
 
-  if (!gill_sd_norm_bind (&u->conv_norm_out, &b, "conv_norm_out", c0, groups, eps, error)
-      || !gill_sd_conv_bind (&u->conv_out, &b, "conv_out", c0, config->out_channels, 3, 1, 1, error))
+  if (!gill_sd_norm_bind (&u->conv_norm_out, b, NULL, "conv_norm_out", c0, groups, eps, error)
+      || !gill_sd_conv_bind (&u->conv_out, b, NULL, "conv_out", c0, config->out_channels, 3, 1, 1, error))
     return NULL;
-  u->wide_floats = b.wide_floats;
+  u->wide_floats = b->wide_floats;
   return g_steal_pointer (&u);
 }
 
@@ -415,8 +406,7 @@ gill_unet_weights_bind (const GillUnetConfig *config,
                         GError              **error)
 {
   g_return_val_if_fail (config != NULL && lookup != NULL, NULL);
-  GillSdBinder b = { lookup, NULL, NULL, 0 };
-  return unet_bind (config, &b, error);
+  return unet_bind (config, &(GillSdBinder) { .weights = lookup }, error);
 }
 
 GillUnetWeights *
@@ -426,8 +416,7 @@ gill_unet_weights_make (const GillUnetConfig *config,
                         GError              **error)
 {
   g_return_val_if_fail (config != NULL && make != NULL, NULL);
-  GillSdBinder b = { NULL, make, make_data, 0 };
-  return unet_bind (config, &b, error);
+  return unet_bind (config, &(GillSdBinder) { .make = make, .make_data = make_data }, error);
 }
 
 /* ------------------------------------------------------------------ state */
@@ -526,19 +515,6 @@ unet_plan (const GillUnetConfig *config,
   p->col = MAX (p->col, GILL_SD_COL_FLOATS);
 }
 
-static float *
-state_alloc (gsize    floats,
-             gsize   *bytes,
-             GError **error)
-{
-  float *p = g_try_new (float, MAX (floats, 1));
-  if (p == NULL)
-    g_set_error (error, GILL_ERROR, GILL_ERROR_OUT_OF_MEMORY, "UNet: cannot allocate %.1f MB of activations",
-                 floats * 4.0 / 1e6);
-  *bytes += floats * sizeof (float);
-  return p;
-}
-
 GillUnetState *
 gill_unet_state_new (const GillUnetConfig *config,
                      gsize                 wide_floats,
@@ -567,12 +543,12 @@ gill_unet_state_new (const GillUnetConfig *config,
   UnetPlan p;
   unet_plan (config, batch, s->level_h, s->level_w, n_ctx, &p);
   const gint64 c0 = config->block_out_channels[0];
-  if ((s->t_emb = state_alloc (batch * c0, &s->bytes, error)) == NULL
-      || (s->temb = state_alloc (batch * 4 * c0, &s->bytes, error)) == NULL
-      || (s->x = state_alloc (p.act, &s->bytes, error)) == NULL
-      || (s->y = state_alloc (p.act, &s->bytes, error)) == NULL
-      || (s->skips = state_alloc (p.skips, &s->bytes, error)) == NULL
-      || (s->work = state_alloc (p.work, &s->bytes, error)) == NULL)
+  if ((s->t_emb = gill_sd_alloc_activations ("UNet", batch * c0, &s->bytes, error)) == NULL
+      || (s->temb = gill_sd_alloc_activations ("UNet", batch * 4 * c0, &s->bytes, error)) == NULL
+      || (s->x = gill_sd_alloc_activations ("UNet", p.act, &s->bytes, error)) == NULL
+      || (s->y = gill_sd_alloc_activations ("UNet", p.act, &s->bytes, error)) == NULL
+      || (s->skips = gill_sd_alloc_activations ("UNet", p.skips, &s->bytes, error)) == NULL
+      || (s->work = gill_sd_alloc_activations ("UNet", p.work, &s->bytes, error)) == NULL)
     return NULL;
   if (!gill_sd_scratch_init (&s->scratch, wide_floats, p.col, p.attn, p.vec, error))
     return NULL;
@@ -655,15 +631,6 @@ unet_progress (GillUnetState *s,
                                "denoise", error);
 }
 
-static inline void
-swap_buffers (float **a,
-              float **b)
-{
-  float *t = *a;
-  *a = *b;
-  *b = t;
-}
-
 gboolean
 gill_unet_forward (const GillUnetWeights *weights,
                    GillUnetState         *state,
@@ -704,7 +671,7 @@ gill_unet_forward (const GillUnetWeights *weights,
         {
           /* y = resnets[j] (x, temb); x ↔ y                           [B, C_i, h·w] */
           gill_sd_resnet_forward (&blk->resnets[j], x, B, h, w, s->temb, y, s->work, sc);
-          swap_buffers (&x, &y);
+          gill_sd_swap_buffers (&x, &y);
           c = blk->resnets[j].c_out;
           /* x = attentions[j] (x, context)                           [B, C_i, h·w] */
           if (blk->has_attention)
@@ -715,7 +682,7 @@ gill_unet_forward (const GillUnetWeights *weights,
         {
           /* x = downsamplers.0.conv (x): 3×3, stride 2, pad 1        [B, C_i, h/2·w/2] */
           gill_sd_conv_forward (&blk->sampler, x, B, h, w, y, sc);
-          swap_buffers (&x, &y);
+          gill_sd_swap_buffers (&x, &y);
           skip_push (&st, s, x, c, i + 1);
         }
       if (!unet_progress (s, (i + 1) / n_units, error))
@@ -726,10 +693,10 @@ gill_unet_forward (const GillUnetWeights *weights,
   {
     const gint64 l = n - 1, h = s->level_h[l], w = s->level_w[l];
     gill_sd_resnet_forward (&weights->mid_resnets[0], x, B, h, w, s->temb, y, s->work, sc);
-    swap_buffers (&x, &y);
+    gill_sd_swap_buffers (&x, &y);
     gill_sd_transformer_forward (&weights->mid_attention, x, B, h * w, context, n_ctx, s->work, sc);
     gill_sd_resnet_forward (&weights->mid_resnets[1], x, B, h, w, s->temb, y, s->work, sc);
-    swap_buffers (&x, &y);
+    gill_sd_swap_buffers (&x, &y);
     if (!unet_progress (s, (n + 1) / n_units, error))
       return FALSE;
   }

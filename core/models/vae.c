@@ -136,50 +136,41 @@ gill_vae_weights_free (GillVaeWeights *weights)
 
 static GillVaeWeights *
 vae_bind (const GillVaeConfig *config,
-          GillSdBinder        *binder,
+          GillSdBinder        *b,
           GError             **error)
 {
   g_autoptr (GillVaeWeights) v = g_new0 (GillVaeWeights, 1);
-  GillSdBinder b = *binder;
   const gint64 n = config->n_blocks, groups = config->norm_num_groups, lat = config->latent_channels;
-  const gint64 c_last = config->block_out_channels[n - 1];
+  const gint64 c0 = config->block_out_channels[0], c_last = config->block_out_channels[n - 1];
+  const gchar *mid = "decoder.mid_block";
   v->config = *config;
 
-  if (!gill_sd_conv_bind (&v->post_quant_conv, &b, "post_quant_conv", lat, lat, 1, 1, 0, error)
-      || !gill_sd_conv_bind (&v->conv_in, &b, "decoder.conv_in", lat, c_last, 3, 1, 1, error)
-      || !gill_sd_resnet_bind (&v->mid_resnets[0], &b, "decoder.mid_block.resnets.0", c_last, c_last, 0, groups,
-                               VAE_EPS, error)
-      || !gill_sd_attention_bind (&v->mid_attention, &b, "decoder.mid_block.attentions.0", c_last, groups, VAE_EPS,
-                                  error)
-      || !gill_sd_resnet_bind (&v->mid_resnets[1], &b, "decoder.mid_block.resnets.1", c_last, c_last, 0, groups,
-                               VAE_EPS, error))
+  if (!gill_sd_conv_bind (&v->post_quant_conv, b, NULL, "post_quant_conv", lat, lat, 1, 1, 0, error)
+      || !gill_sd_conv_bind (&v->conv_in, b, "decoder", "conv_in", lat, c_last, 3, 1, 1, error)
+      || !gill_sd_resnet_bind (&v->mid_resnets[0], b, mid, 0, c_last, c_last, 0, groups, VAE_EPS, error)
+      || !gill_sd_attention_bind (&v->mid_attention, b, mid, 0, c_last, groups, VAE_EPS, error)
+      || !gill_sd_resnet_bind (&v->mid_resnets[1], b, mid, 1, c_last, c_last, 0, groups, VAE_EPS, error))
     return NULL;
 
   /* decoder.up_blocks.{i}: reversed channels; layers_per_block + 1 resnets; ×2 + conv but last */
   gint64 prev = c_last;
   for (gint64 i = 0; i < n; i++)
     {
+      g_autofree gchar *name = g_strdup_printf ("decoder.up_blocks.%" G_GINT64_FORMAT, i);
       gint64 out = config->block_out_channels[n - 1 - i];
       for (gint64 j = 0; j <= config->layers_per_block; j++)
-        {
-          g_autofree gchar *rn = g_strdup_printf ("decoder.up_blocks.%" G_GINT64_FORMAT ".resnets.%" G_GINT64_FORMAT,
-                                                  i, j);
-          if (!gill_sd_resnet_bind (&v->up_resnets[i][j], &b, rn, j == 0 ? prev : out, out, 0, groups, VAE_EPS,
-                                    error))
-            return NULL;
-        }
-      g_autofree gchar *us = g_strdup_printf ("decoder.up_blocks.%" G_GINT64_FORMAT ".upsamplers.0.conv", i);
-      if (i < n - 1 && !gill_sd_conv_bind (&v->upsamplers[i], &b, us, out, out, 3, 1, 1, error))
+        if (!gill_sd_resnet_bind (&v->up_resnets[i][j], b, name, j, j == 0 ? prev : out, out, 0, groups, VAE_EPS,
+                                  error))
+          return NULL;
+      if (i < n - 1 && !gill_sd_conv_bind (&v->upsamplers[i], b, name, "upsamplers.0.conv", out, out, 3, 1, 1, error))
         return NULL;
       prev = out;
     }
 
-  if (!gill_sd_norm_bind (&v->conv_norm_out, &b, "decoder.conv_norm_out", config->block_out_channels[0], groups,
-                          VAE_EPS, error)
-      || !gill_sd_conv_bind (&v->conv_out, &b, "decoder.conv_out", config->block_out_channels[0],
-                             config->out_channels, 3, 1, 1, error))
+  if (!gill_sd_norm_bind (&v->conv_norm_out, b, "decoder", "conv_norm_out", c0, groups, VAE_EPS, error)
+      || !gill_sd_conv_bind (&v->conv_out, b, "decoder", "conv_out", c0, config->out_channels, 3, 1, 1, error))
     return NULL;
-  v->wide_floats = b.wide_floats;
+  v->wide_floats = b->wide_floats;
   return g_steal_pointer (&v);
 }
 
@@ -189,8 +180,7 @@ gill_vae_weights_bind (const GillVaeConfig *config,
                        GError             **error)
 {
   g_return_val_if_fail (config != NULL && lookup != NULL, NULL);
-  GillSdBinder b = { lookup, NULL, NULL, 0 };
-  return vae_bind (config, &b, error);
+  return vae_bind (config, &(GillSdBinder) { .weights = lookup }, error);
 }
 
 GillVaeWeights *
@@ -200,8 +190,7 @@ gill_vae_weights_make (const GillVaeConfig *config,
                        GError             **error)
 {
   g_return_val_if_fail (config != NULL && make != NULL, NULL);
-  GillSdBinder b = { NULL, make, make_data, 0 };
-  return vae_bind (config, &b, error);
+  return vae_bind (config, &(GillSdBinder) { .make = make, .make_data = make_data }, error);
 }
 
 /* ------------------------------------------------------------------ state */
@@ -218,19 +207,6 @@ gill_vae_state_free (GillVaeState *state)
   g_free (state->tiles);
   gill_sd_scratch_clear (&state->scratch);
   g_free (state);
-}
-
-static float *
-state_alloc (gsize    floats,
-             gsize   *bytes,
-             GError **error)
-{
-  float *p = g_try_new (float, MAX (floats, 1));
-  if (p == NULL)
-    g_set_error (error, GILL_ERROR, GILL_ERROR_OUT_OF_MEMORY, "VAE: cannot allocate %.1f MB of activations",
-                 floats * 4.0 / 1e6);
-  *bytes += floats * sizeof (float);
-  return p;
 }
 
 GillVaeState *
@@ -276,10 +252,11 @@ gill_vae_state_new (const GillVaeConfig *config,
       prev = out;
     }
   gsize attn = gill_attention_scratch_floats (s->run_h * s->run_w, s->run_h * s->run_w, c_last);
-  if ((s->z = state_alloc (config->latent_channels * s->run_h * s->run_w, &s->bytes, error)) == NULL
-      || (s->x = state_alloc (act, &s->bytes, error)) == NULL
-      || (s->y = state_alloc (act, &s->bytes, error)) == NULL
-      || (s->work = state_alloc (work, &s->bytes, error)) == NULL)
+  gsize z_floats = config->latent_channels * s->run_h * s->run_w;
+  if ((s->z = gill_sd_alloc_activations ("VAE", z_floats, &s->bytes, error)) == NULL
+      || (s->x = gill_sd_alloc_activations ("VAE", act, &s->bytes, error)) == NULL
+      || (s->y = gill_sd_alloc_activations ("VAE", act, &s->bytes, error)) == NULL
+      || (s->work = gill_sd_alloc_activations ("VAE", work, &s->bytes, error)) == NULL)
     return NULL;
   if (s->tiled)
     {
@@ -287,7 +264,8 @@ gill_vae_state_new (const GillVaeConfig *config,
       s->tile_rows = (height + step - 1) / step;
       s->tile_cols = (width + step - 1) / step;
       gsize per_tile = config->out_channels * (tile * up) * (tile * up);
-      if ((s->tiles = state_alloc (s->tile_rows * s->tile_cols * per_tile, &s->bytes, error)) == NULL)
+      gsize floats = s->tile_rows * s->tile_cols * per_tile;
+      if ((s->tiles = gill_sd_alloc_activations ("VAE", floats, &s->bytes, error)) == NULL)
         return NULL;
     }
   if (!gill_sd_scratch_init (&s->scratch, wide_floats, col, attn, 0, error))
@@ -297,15 +275,6 @@ gill_vae_state_new (const GillVaeConfig *config,
 }
 
 /* ------------------------------------------------------------------ decode */
-
-static inline void
-swap_buffers (float **a,
-              float **b)
-{
-  float *t = *a;
-  *a = *b;
-  *b = t;
-}
 
 /* out[out_channels, 8h, 8w] = decoder (post_quant_conv (z[latent, h, w])), z already scaled */
 static void
@@ -338,7 +307,7 @@ vae_decoder_run (const GillVaeWeights *weights,
         {
           const GillSdResnet *r = &weights->up_resnets[i][j];
           gill_sd_resnet_forward (r, x, 1, h, w, NULL, y, s->work, sc);  /* [C_i, h·w] */
-          swap_buffers (&x, &y);
+          gill_sd_swap_buffers (&x, &y);
           c = r->c_out;
         }
       if (i < n - 1)
