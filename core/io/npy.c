@@ -359,16 +359,6 @@ npy_parse_descr (const gchar *name,
                  GillDType   *dtype,
                  GError     **error)
 {
-  static const struct
-  {
-    const gchar *code;
-    GillDType dtype;
-  } types[] = {
-    { "f2", GILL_DTYPE_F16 }, { "f4", GILL_DTYPE_F32 }, { "f8", GILL_DTYPE_F64 },
-    { "i1", GILL_DTYPE_I8 },  { "i2", GILL_DTYPE_I16 }, { "i4", GILL_DTYPE_I32 },
-    { "i8", GILL_DTYPE_I64 }, { "u1", GILL_DTYPE_U8 },  { "u2", GILL_DTYPE_U16 },
-    { "u4", GILL_DTYPE_U32 }, { "u8", GILL_DTYPE_U64 }, { "b1", GILL_DTYPE_BOOL },
-  };
   gboolean has_order = descr[0] != '\0' && strchr ("<>=|", descr[0]) != NULL;
   gchar order = has_order ? descr[0] : '=';
   const gchar *code = has_order ? descr + 1 : descr;
@@ -380,43 +370,21 @@ npy_parse_descr (const gchar *name,
                      "load; save the array with a numeric dtype", descr);
       return FALSE;
     }
-  for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
+  GillDType found;
+  if (!gill_dtype_from_numpy (code, &found))
     {
-      if (!g_str_equal (code, types[i].code))
-        continue;
-      if (order == '>' && gill_dtype_size (types[i].dtype) > 1)
-        {
-          npy_set_error (error, name, GILL_ERROR_UNSUPPORTED,
-                         "descr '%s' is big-endian, which gill does not read; save the array "
-                         "with arr.astype(arr.dtype.newbyteorder('<'))", descr);
-          return FALSE;
-        }
-      *dtype = types[i].dtype;
-      return TRUE;
+      npy_set_error (error, name, GILL_ERROR_UNSUPPORTED,
+                     "descr '%s' is not a dtype gill reads (f2, f4, f8, i1-i8, u1-u8, b1)", descr);
+      return FALSE;
     }
-  npy_set_error (error, name, GILL_ERROR_UNSUPPORTED,
-                 "descr '%s' is not a dtype gill reads (f2, f4, f8, i1-i8, u1-u8, b1)", descr);
-  return FALSE;
-}
-
-/* Bytes for a shape, or FALSE when the shape is too large to address: the product of the
- * dimensions (zeros counted as 1, as strides are) times the item size must fit a gint64, so
- * numel, strides and byte offsets computed later cannot overflow. */
-static gboolean
-shape_nbytes (gint          n_dims,
-              const gint64 *shape,
-              gsize         item_size,
-              guint64      *nbytes)
-{
-  guint64 extent = item_size;
-  gboolean empty = FALSE;
-  for (gint d = 0; d < n_dims; d++)
+  if (order == '>' && gill_dtype_size (found) > 1)
     {
-      if (!g_uint64_checked_mul (&extent, extent, (guint64) MAX (shape[d], 1)) || extent > G_MAXINT64)
-        return FALSE;
-      empty |= shape[d] == 0;
+      npy_set_error (error, name, GILL_ERROR_UNSUPPORTED,
+                     "descr '%s' is big-endian, which gill does not read; save the array "
+                     "with arr.astype(arr.dtype.newbyteorder('<'))", descr);
+      return FALSE;
     }
-  *nbytes = empty ? 0 : extent;
+  *dtype = found;
   return TRUE;
 }
 
@@ -430,7 +398,7 @@ npy_check_data_size (const gchar     *name,
 {
   g_autofree gchar *shape = gill_shape_string (header->n_dims, header->shape);
   guint64 needed;
-  if (!shape_nbytes (header->n_dims, header->shape, gill_dtype_size (dtype), &needed))
+  if (!gill_shape_nbytes (header->n_dims, header->shape, gill_dtype_size (dtype), &needed))
     {
       npy_set_error (error, name, GILL_ERROR_FORMAT,
                      "shape %s '%s' is too large to address (2^63 bytes or more); %s",

@@ -3,13 +3,16 @@
  *
  * The machine is CPython's: a value stack split into frames by MARKs, and a memo. Marks are kept
  * as stack positions. Mutation of a memoised container could close a cycle; that is refused,
- * so every value tree is acyclic and can be freed by reference counting. */
+ * so every value tree is acyclic and can be freed by reference counting. This file is the
+ * machine (opcodes, stack, memo); the allow-list and the objects its globals build (tensors,
+ * storages, numpy arrays, OrderedDict, ...) are in pickle-objects.c. */
 #include "core/io/pickle.h"
 
 #include <stdarg.h>
 #include <string.h>
 
 #include "core/base/error.h"
+#include "core/io/pickle-private.h"
 
 #define MAX_STACK 50000           /* values on the stack (Python batches 1,000 items a MARK) */
 #define MAX_MARKS 10000           /* open MARKs */
@@ -17,208 +20,36 @@
 #define GRAPH_BUDGET_BASE 1000000 /* node visits for cycle checks, plus 16 per input byte */
 
 /* ------------------------------------------------------------------------------------------ */
-/* the allow-list */
-
-typedef enum
-{
-  CALL_ORDERED_DICT,
-  CALL_SET,
-  CALL_TORCH_SIZE,
-  CALL_REBUILD_TENSOR_V2,
-  CALL_REBUILD_TENSOR,
-  CALL_REBUILD_PARAMETER,
-  CALL_STORAGE,
-  CALL_LOAD_FROM_BYTES,
-  CALL_NP_RECONSTRUCT,
-  CALL_NP_NDARRAY,
-  CALL_NP_DTYPE,
-  CALL_NP_SCALAR,
-  CALL_CODECS_ENCODE,
-} Callable;
-
-typedef struct
-{
-  const gchar *qualname; /* module.name */
-  Callable callable;
-  GillDType dtype;       /* storages */
-  gboolean numpy;        /* only with allow_numpy */
-} GlobalInfo;
-
-static const GlobalInfo global_table[] = {
-  { "collections.OrderedDict", CALL_ORDERED_DICT, 0, FALSE },
-  { "builtins.set", CALL_SET, 0, FALSE },
-  { "builtins.frozenset", CALL_SET, 0, FALSE },
-  { "__builtin__.set", CALL_SET, 0, FALSE },
-  { "__builtin__.frozenset", CALL_SET, 0, FALSE },
-  { "torch.Size", CALL_TORCH_SIZE, 0, FALSE },
-  { "torch._utils._rebuild_tensor_v2", CALL_REBUILD_TENSOR_V2, 0, FALSE },
-  { "torch._utils._rebuild_tensor", CALL_REBUILD_TENSOR, 0, FALSE },
-  { "torch._utils._rebuild_parameter", CALL_REBUILD_PARAMETER, 0, FALSE },
-  { "torch._utils._rebuild_parameter_with_state", CALL_REBUILD_PARAMETER, 0, FALSE },
-  { "torch.FloatStorage", CALL_STORAGE, GILL_DTYPE_F32, FALSE },
-  { "torch.HalfStorage", CALL_STORAGE, GILL_DTYPE_F16, FALSE },
-  { "torch.BFloat16Storage", CALL_STORAGE, GILL_DTYPE_BF16, FALSE },
-  { "torch.DoubleStorage", CALL_STORAGE, GILL_DTYPE_F64, FALSE },
-  { "torch.LongStorage", CALL_STORAGE, GILL_DTYPE_I64, FALSE },
-  { "torch.IntStorage", CALL_STORAGE, GILL_DTYPE_I32, FALSE },
-  { "torch.ShortStorage", CALL_STORAGE, GILL_DTYPE_I16, FALSE },
-  { "torch.CharStorage", CALL_STORAGE, GILL_DTYPE_I8, FALSE },
-  { "torch.ByteStorage", CALL_STORAGE, GILL_DTYPE_U8, FALSE },
-  { "torch.BoolStorage", CALL_STORAGE, GILL_DTYPE_BOOL, FALSE },
-  { "torch.storage._load_from_bytes", CALL_LOAD_FROM_BYTES, 0, FALSE },
-  { "_codecs.encode", CALL_CODECS_ENCODE, 0, FALSE },
-  { "numpy.core.multiarray._reconstruct", CALL_NP_RECONSTRUCT, 0, TRUE },
-  { "numpy._core.multiarray._reconstruct", CALL_NP_RECONSTRUCT, 0, TRUE },
-  { "numpy.ndarray", CALL_NP_NDARRAY, 0, TRUE },
-  { "numpy.dtype", CALL_NP_DTYPE, 0, TRUE },
-  { "numpy.core.multiarray.scalar", CALL_NP_SCALAR, 0, TRUE },
-  { "numpy._core.multiarray.scalar", CALL_NP_SCALAR, 0, TRUE },
-};
-
-/* numpy's short dtype codes, as numpy.dtype's pickle spells them ('f4', False, True) */
-static const struct
-{
-  const gchar *code;
-  GillDType dtype;
-} numpy_dtypes[] = {
-  { "f2", GILL_DTYPE_F16 }, { "f4", GILL_DTYPE_F32 }, { "f8", GILL_DTYPE_F64 },
-  { "i1", GILL_DTYPE_I8 },  { "i2", GILL_DTYPE_I16 }, { "i4", GILL_DTYPE_I32 },
-  { "i8", GILL_DTYPE_I64 }, { "u1", GILL_DTYPE_U8 },  { "u2", GILL_DTYPE_U16 },
-  { "u4", GILL_DTYPE_U32 }, { "u8", GILL_DTYPE_U64 }, { "b1", GILL_DTYPE_BOOL },
-};
-
-#define TORCH_WITHOUT_ZIP_ADVICE \
-  "the file holds torch tensors pickled without torch.save's zip container (as GILL's extract " \
-  "script writes them); convert with torch.save or numpy"
-
-/* ------------------------------------------------------------------------------------------ */
-/* the unpickler's own objects, carried as GILL_VALUE_OBJECT */
-
-typedef enum
-{
-  OBJ_GLOBAL,   /* a resolved allow-listed global */
-  OBJ_STORAGE,  /* a torch storage: typed bytes */
-  OBJ_NP_DTYPE, /* numpy.dtype(...) */
-  OBJ_NP_ARRAY, /* numpy _reconstruct(...) before its BUILD */
-} ObjTag;
-
-typedef struct
-{
-  ObjTag tag;
-  const GlobalInfo *global; /* GLOBAL */
-  GillDType dtype;          /* STORAGE, NP_DTYPE */
-  gboolean big_endian;      /* NP_DTYPE */
-  GBytes *bytes;            /* STORAGE */
-  guint64 numel;            /* STORAGE */
-  gchar *key;               /* STORAGE */
-} PickleObject;
-
-static void
-pickle_object_free (gpointer p)
-{
-  PickleObject *object = p;
-  g_clear_pointer (&object->bytes, g_bytes_unref);
-  g_free (object->key);
-  g_free (object);
-}
-
-static GillValue *
-object_new (ObjTag         tag,
-            const gchar   *type,
-            PickleObject **out)
-{
-  PickleObject *object = g_new0 (PickleObject, 1);
-  object->tag = tag;
-  *out = object;
-  return gill_value_new_object (type, object, pickle_object_free);
-}
-
-/* the payload if value is one of ours with this tag, else NULL */
-static PickleObject *
-object_get (const GillValue *value,
-            ObjTag           tag)
-{
-  if (value == NULL || value->kind != GILL_VALUE_OBJECT || value->object.destroy != pickle_object_free)
-    return NULL;
-  PickleObject *object = value->object.data;
-  return object->tag == tag ? object : NULL;
-}
-
-static const gchar *
-type_name (const GillValue *value)
-{
-  return value->kind == GILL_VALUE_OBJECT ? value->object.type : gill_value_kind_name (value->kind);
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* the machine */
 
-typedef struct
-{
-  const GillPickleOptions *options;
-  const gchar *name;
-  const guint8 *data;
-  gsize len;
-  gsize pos;              /* next byte */
-  gsize op_offset;        /* the current opcode's offset */
-  guint8 op;
-  GBytes *owner;          /* when set, bytes values are views into it */
-  GPtrArray *stack;       /* GillValue*, owned */
-  GArray *marks;          /* guint stack positions */
-  GPtrArray *memo;        /* GillValue* or NULL, owned */
-  guint memo_count;       /* set entries: MEMOIZE's index, as len(memo) in Python */
-  GHashTable *storages;   /* key -> GBytes, one load_storage call per key */
-  GHashTable *shared;     /* containers pushed again by GET or DUP */
-  guint64 graph_budget;   /* for cycle checks */
-  GError **error;
-} Unpickler;
-
-static void
-fail_valist (Unpickler   *u,
+gboolean
+pickle_fail (Unpickler   *u,
              GillError    code,
              const gchar *format,
-             va_list      args)
-{
-  g_autofree gchar *message = g_strdup_vprintf (format, args);
-  g_set_error (u->error, GILL_ERROR, code, "%s: %s", u->name, message);
-}
-
-/* sets the error, prefixed with the file name; FALSE */
-static gboolean G_GNUC_PRINTF (3, 4)
-fail (Unpickler   *u,
-      GillError    code,
-      const gchar *format,
-      ...)
+             ...)
 {
   va_list args;
   va_start (args, format);
-  fail_valist (u, code, format, args);
+  g_autofree gchar *message = g_strdup_vprintf (format, args);
   va_end (args);
+  g_set_error (u->error, GILL_ERROR, code, "%s: %s", u->name, message);
   return FALSE;
 }
 
-/* the same for functions that return a pointer; NULL */
-static gpointer G_GNUC_PRINTF (3, 4)
-fail_null (Unpickler   *u,
-           GillError    code,
-           const gchar *format,
-           ...)
+const gchar *
+pickle_type_name (const GillValue *value)
 {
-  va_list args;
-  va_start (args, format);
-  fail_valist (u, code, format, args);
-  va_end (args);
-  return NULL;
+  return value->kind == GILL_VALUE_OBJECT ? value->object.type : gill_value_kind_name (value->kind);
 }
 
 static gboolean
 fail_truncated (Unpickler *u,
                 guint64    needed)
 {
-  return fail (u, GILL_ERROR_FORMAT,
-               "the pickle is truncated: opcode 0x%02x at offset %" G_GSIZE_FORMAT " needs %"
-               G_GUINT64_FORMAT " bytes, %" G_GSIZE_FORMAT " are left", u->op, u->op_offset,
-               needed, u->len - u->pos);
+  return pickle_fail (u, GILL_ERROR_FORMAT,
+                      "the pickle is truncated: opcode 0x%02x at offset %" G_GSIZE_FORMAT " needs %"
+                      G_GUINT64_FORMAT " bytes, %" G_GSIZE_FORMAT " are left", u->op, u->op_offset,
+                      needed, u->len - u->pos);
 }
 
 /* the next n argument bytes */
@@ -260,8 +91,8 @@ take_line (Unpickler    *u,
   *line = NULL;
   *len = 0;
   if (nl == NULL)
-    return fail (u, GILL_ERROR_FORMAT, "the pickle is truncated: opcode 0x%02x at offset %"
-                 G_GSIZE_FORMAT " has no end of line", u->op, u->op_offset);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "the pickle is truncated: opcode 0x%02x at offset %"
+                        G_GSIZE_FORMAT " has no end of line", u->op, u->op_offset);
   *line = (const gchar *) u->data + u->pos;
   *len = nl - (u->data + u->pos);
   u->pos += *len + 1;
@@ -291,8 +122,8 @@ need_items (Unpickler *u,
 {
   if (u->stack->len - frame_base (u) >= n)
     return TRUE;
-  return fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " needs %u values "
-               "on the stack; the pickle is corrupt", u->op, u->op_offset, n);
+  return pickle_fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " needs %u values "
+                      "on the stack; the pickle is corrupt", u->op, u->op_offset, n);
 }
 
 /* (transfer full) the top value, or NULL + error on an empty frame */
@@ -315,8 +146,8 @@ pop_mark (Unpickler *u,
 {
   *base = 0;
   if (u->marks->len == 0)
-    return fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has no MARK to "
-                 "close; the pickle is corrupt", u->op, u->op_offset);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has no MARK to "
+                        "close; the pickle is corrupt", u->op, u->op_offset);
   *base = g_array_index (u->marks, guint, u->marks->len - 1);
   g_array_set_size (u->marks, u->marks->len - 1);
   return TRUE;
@@ -366,11 +197,11 @@ check_insert (Unpickler       *u,
   switch (gill_value_reaches (item, container, &u->graph_budget))
     {
     case GILL_VALUE_WALK_FOUND:
-      return fail (u, GILL_ERROR_UNSUPPORTED, "the pickle builds a %s that contains itself (offset %"
-                   G_GSIZE_FORMAT "); gill loads only acyclic data", type_name (container), u->op_offset);
+      return pickle_fail (u, GILL_ERROR_UNSUPPORTED, "the pickle builds a %s that contains itself (offset %"
+                          G_GSIZE_FORMAT "); gill loads only acyclic data", pickle_type_name (container), u->op_offset);
     case GILL_VALUE_WALK_OVER_BUDGET:
-      return fail (u, GILL_ERROR_FORMAT, "the pickle's object graph is too tangled to check (at offset %"
-                   G_GSIZE_FORMAT "); the file is corrupt or hostile", u->op_offset);
+      return pickle_fail (u, GILL_ERROR_FORMAT, "the pickle's object graph is too tangled to check (at offset %"
+                          G_GSIZE_FORMAT "); the file is corrupt or hostile", u->op_offset);
     default:
       return TRUE;
     }
@@ -387,14 +218,14 @@ validate_tree (Unpickler       *u,
   switch (gill_value_check_tree (root, GILL_VALUE_MAX_DEPTH, limit))
     {
     case GILL_VALUE_TREE_CYCLE:
-      return fail (u, GILL_ERROR_UNSUPPORTED, "the pickle builds a container that contains itself; "
-                   "gill loads only acyclic data");
+      return pickle_fail (u, GILL_ERROR_UNSUPPORTED, "the pickle builds a container that contains itself; "
+                          "gill loads only acyclic data");
     case GILL_VALUE_TREE_TOO_DEEP:
-      return fail (u, GILL_ERROR_FORMAT, "the pickle nests containers more than %d deep; the file is "
-                   "corrupt or hostile", GILL_VALUE_MAX_DEPTH);
+      return pickle_fail (u, GILL_ERROR_FORMAT, "the pickle nests containers more than %d deep; the file is "
+                          "corrupt or hostile", GILL_VALUE_MAX_DEPTH);
     case GILL_VALUE_TREE_TOO_BIG:
-      return fail (u, GILL_ERROR_FORMAT, "the pickle's shared containers expand to more than %"
-                   G_GUINT64_FORMAT " values; the file is corrupt or hostile", limit);
+      return pickle_fail (u, GILL_ERROR_FORMAT, "the pickle's shared containers expand to more than %"
+                          G_GUINT64_FORMAT " values; the file is corrupt or hostile", limit);
     default:
       return TRUE;
     }
@@ -428,8 +259,11 @@ new_string (Unpickler    *u,
             gsize         n)
 {
   if (!utf8_valid (p, n))
-    return fail_null (u, GILL_ERROR_FORMAT, "the string at offset %" G_GSIZE_FORMAT " is not valid "
-                      "UTF-8", u->op_offset);
+    {
+      pickle_fail (u, GILL_ERROR_FORMAT, "the string at offset %" G_GSIZE_FORMAT " is not valid "
+                   "UTF-8", u->op_offset);
+      return NULL;
+    }
   return gill_value_new_string ((const gchar *) p, n);
 }
 
@@ -454,8 +288,9 @@ new_py2_string (Unpickler    *u,
 static gpointer
 fail_wide_int (Unpickler *u)
 {
-  return fail_null (u, GILL_ERROR_UNSUPPORTED, "the integer at offset %" G_GSIZE_FORMAT " is wider than "
-                    "64 bits; gill loads 64-bit integers only", u->op_offset);
+  pickle_fail (u, GILL_ERROR_UNSUPPORTED, "the integer at offset %" G_GSIZE_FORMAT " is wider than "
+               "64 bits; gill loads 64-bit integers only", u->op_offset);
+  return NULL;
 }
 
 /* LONG1/LONG4: little-endian two's complement of n bytes */
@@ -493,8 +328,8 @@ parse_decimal (Unpickler   *u,
   if (g_ascii_string_to_signed (g_strstrip (text), 10, G_MININT64, G_MAXINT64, out, &local))
     return TRUE;
   if (!g_error_matches (local, G_NUMBER_PARSER_ERROR, G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS))
-    return fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has a malformed "
-               "number", u->op, u->op_offset);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has a malformed "
+                        "number", u->op, u->op_offset);
   fail_wide_int (u);
   return FALSE;
 }
@@ -520,8 +355,11 @@ new_text_float (Unpickler   *u,
   gchar *end = NULL;
   double v = g_ascii_strtod (text, &end);
   if (len == 0 || end != text + len)
-    return fail_null (u, GILL_ERROR_FORMAT, "FLOAT at offset %" G_GSIZE_FORMAT " is malformed",
-                      u->op_offset);
+    {
+      pickle_fail (u, GILL_ERROR_FORMAT, "FLOAT at offset %" G_GSIZE_FORMAT " is malformed",
+                   u->op_offset);
+      return NULL;
+    }
   return gill_value_new_float (v);
 }
 
@@ -538,8 +376,11 @@ new_text_string (Unpickler   *u,
                  gsize        len)
 {
   if (len < 2 || (line[0] != '\'' && line[0] != '"') || line[len - 1] != line[0])
-    return fail_null (u, GILL_ERROR_FORMAT, "STRING at offset %" G_GSIZE_FORMAT " is not quoted",
-                      u->op_offset);
+    {
+      pickle_fail (u, GILL_ERROR_FORMAT, "STRING at offset %" G_GSIZE_FORMAT " is not quoted",
+                   u->op_offset);
+      return NULL;
+    }
   g_autoptr (GByteArray) out = g_byte_array_new ();
   for (gsize i = 1; i + 1 < len; i++)
     {
@@ -577,15 +418,21 @@ new_text_unicode (Unpickler   *u,
             {
               gint h = hex_value (line[i + 2 + k]);
               if (h < 0)
-                return fail_null (u, GILL_ERROR_FORMAT, "UNICODE at offset %" G_GSIZE_FORMAT " has a "
-                                  "malformed escape", u->op_offset);
+                {
+                  pickle_fail (u, GILL_ERROR_FORMAT, "UNICODE at offset %" G_GSIZE_FORMAT " has a "
+                               "malformed escape", u->op_offset);
+                  return NULL;
+                }
               c = c << 4 | (guint) h;
             }
           i += 1 + digits;
         }
       if (!g_unichar_validate (c))
-        return fail_null (u, GILL_ERROR_FORMAT, "UNICODE at offset %" G_GSIZE_FORMAT " holds an invalid "
-                          "code point", u->op_offset);
+        {
+          pickle_fail (u, GILL_ERROR_FORMAT, "UNICODE at offset %" G_GSIZE_FORMAT " holds an invalid "
+                       "code point", u->op_offset);
+          return NULL;
+        }
       g_string_append_unichar (out, c);
     }
   return gill_value_new_string (out->str, out->len);
@@ -614,8 +461,8 @@ op_number (Unpickler *u)
       if (!take_uint (u, 4, &n))
         return FALSE;
       if ((gint32) (guint32) n < 0)
-        return fail (u, GILL_ERROR_FORMAT, "LONG4 at offset %" G_GSIZE_FORMAT " has a negative length",
-                     u->op_offset);
+        return pickle_fail (u, GILL_ERROR_FORMAT, "LONG4 at offset %" G_GSIZE_FORMAT " has a negative length",
+                            u->op_offset);
       return take (u, n, &p) && push (u, new_long (u, p, n));
     case 'G': /* BINFLOAT: big-endian IEEE double */
       {
@@ -670,8 +517,8 @@ op_string (Unpickler *u)
   if (!take_uint (u, width, &n))
     return FALSE;
   if (u->op == 'T' && (gint32) (guint32) n < 0)
-    return fail (u, GILL_ERROR_FORMAT, "BINSTRING at offset %" G_GSIZE_FORMAT " has a negative length",
-                 u->op_offset);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "BINSTRING at offset %" G_GSIZE_FORMAT " has a negative length",
+                        u->op_offset);
   if (!take (u, n, &p))
     return FALSE;
   switch (u->op)
@@ -697,9 +544,9 @@ memo_put (Unpickler *u,
     return FALSE;
   /* each memo entry needs at least one opcode byte before it */
   if (index >= u->len)
-    return fail (u, GILL_ERROR_FORMAT, "memo index %" G_GUINT64_FORMAT " at offset %" G_GSIZE_FORMAT
-                 " is out of range for a %" G_GSIZE_FORMAT "-byte pickle; the file is corrupt", index,
-                 u->op_offset, u->len);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "memo index %" G_GUINT64_FORMAT " at offset %" G_GSIZE_FORMAT
+                        " is out of range for a %" G_GSIZE_FORMAT "-byte pickle; the file is corrupt", index,
+                        u->op_offset, u->len);
   if (index >= u->memo->len)
     g_ptr_array_set_size (u->memo, index + 1);
   GillValue *old = g_ptr_array_index (u->memo, index);
@@ -725,8 +572,8 @@ memo_get (Unpickler *u,
           guint64    index)
 {
   if (index >= u->memo->len || g_ptr_array_index (u->memo, index) == NULL)
-    return fail (u, GILL_ERROR_FORMAT, "memo index %" G_GUINT64_FORMAT " at offset %" G_GSIZE_FORMAT
-                 " is not set; the pickle is corrupt", index, u->op_offset);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "memo index %" G_GUINT64_FORMAT " at offset %" G_GSIZE_FORMAT
+                        " is not set; the pickle is corrupt", index, u->op_offset);
   return push_again (u, g_ptr_array_index (u->memo, index));
 }
 
@@ -749,7 +596,7 @@ op_memo (Unpickler *u)
       if (!take_line (u, &line, &len) || !parse_decimal (u, line, len, &text_index))
         return FALSE;
       if (text_index < 0)
-        return fail (u, GILL_ERROR_FORMAT, "negative memo index at offset %" G_GSIZE_FORMAT, u->op_offset);
+        return pickle_fail (u, GILL_ERROR_FORMAT, "negative memo index at offset %" G_GSIZE_FORMAT, u->op_offset);
       return u->op == 'p' ? memo_put (u, text_index) : memo_get (u, text_index);
     default:
       g_assert_not_reached ();
@@ -764,8 +611,8 @@ fail_target (Unpickler       *u,
              const GillValue *target,
              const gchar     *expected)
 {
-  return fail (u, GILL_ERROR_UNSUPPORTED, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " adds items to a "
-               "%s, where gill expects a %s", u->op, u->op_offset, type_name (target), expected);
+  return pickle_fail (u, GILL_ERROR_UNSUPPORTED, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " adds items to a "
+                      "%s, where gill expects a %s", u->op, u->op_offset, pickle_type_name (target), expected);
 }
 
 /* SETITEM(S), DICT: the pairs on the stack from position from on, into dict */
@@ -777,8 +624,8 @@ dict_add_pairs (Unpickler *u,
   if (dict->kind != GILL_VALUE_DICT)
     return fail_target (u, dict, "dict");
   if ((u->stack->len - from) % 2 != 0)
-    return fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has an odd number "
-                 "of keys and values", u->op, u->op_offset);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has an odd number "
+                        "of keys and values", u->op, u->op_offset);
   for (guint i = from; i < u->stack->len; i += 2)
     {
       GillValue *key = g_ptr_array_index (u->stack, i), *value = g_ptr_array_index (u->stack, i + 1);
@@ -816,8 +663,11 @@ marked_target (Unpickler *u,
   if (!pop_mark (u, base))
     return NULL;
   if (*base == 0 || *base <= frame_base (u))
-    return fail_null (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has no "
-                      "container below its MARK; the pickle is corrupt", u->op, u->op_offset);
+    {
+      pickle_fail (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " has no "
+                   "container below its MARK; the pickle is corrupt", u->op, u->op_offset);
+      return NULL;
+    }
   return g_ptr_array_index (u->stack, *base - 1);
 }
 
@@ -869,8 +719,8 @@ op_stack (Unpickler *u)
     {
     case '(': /* MARK */
       if (u->marks->len >= MAX_MARKS)
-        return fail (u, GILL_ERROR_FORMAT, "the pickle opens more than %d MARKs (offset %" G_GSIZE_FORMAT
-                     "); the file is corrupt or hostile", MAX_MARKS, u->op_offset);
+        return pickle_fail (u, GILL_ERROR_FORMAT, "the pickle opens more than %d MARKs (offset %" G_GSIZE_FORMAT
+                            "); the file is corrupt or hostile", MAX_MARKS, u->op_offset);
       g_array_append_val (u->marks, u->stack->len);
       return TRUE;
     case '1': /* POP_MARK */
@@ -891,36 +741,7 @@ op_stack (Unpickler *u)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* globals and calls */
-
-static gboolean
-push_global (Unpickler   *u,
-             const gchar *module,
-             gsize        module_len,
-             const gchar *name,
-             gsize        name_len)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (global_table); i++)
-    {
-      const GlobalInfo *info = &global_table[i];
-      if (strlen (info->qualname) != module_len + 1 + name_len
-          || strncmp (info->qualname, module, module_len) != 0 || info->qualname[module_len] != '.'
-          || strncmp (info->qualname + module_len + 1, name, name_len) != 0)
-        continue;
-      if (info->numpy && !u->options->allow_numpy)
-        break;
-      PickleObject *object;
-      GillValue *value = object_new (OBJ_GLOBAL, info->qualname, &object);
-      object->global = info;
-      object->dtype = info->dtype;
-      return push (u, value);
-    }
-  g_autofree gchar *qualname = g_strdup_printf ("%.*s.%.*s", (int) MIN (module_len, 200), module,
-                                                (int) MIN (name_len, 200), name);
-  g_autofree gchar *shown = g_utf8_make_valid (qualname, -1);
-  return fail (u, GILL_ERROR_UNSUPPORTED, "the pickle calls '%s', which gill refuses to run (only "
-               "tensors, containers and numbers are loaded)", shown);
-}
+/* globals and calls: the opcodes; what they build is in pickle-objects.c */
 
 static gboolean
 op_global (Unpickler *u)
@@ -930,464 +751,18 @@ op_global (Unpickler *u)
 
   if (u->op == 'c' || u->op == 'i') /* GLOBAL, INST: "module\nname\n" */
     return take_line (u, &module, &module_len) && take_line (u, &name, &name_len)
-           && push_global (u, module, module_len, name, name_len);
+           && push (u, pickle_global_new (u, module, module_len, name, name_len));
   /* STACK_GLOBAL: module and name strings from the stack */
   g_autoptr (GillValue) name_value = pop (u);
   g_autoptr (GillValue) module_value = name_value ? pop (u) : NULL;
   if (module_value == NULL)
     return FALSE;
   if (module_value->kind != GILL_VALUE_STRING || name_value->kind != GILL_VALUE_STRING)
-    return fail (u, GILL_ERROR_FORMAT, "STACK_GLOBAL at offset %" G_GSIZE_FORMAT " needs two strings",
-                 u->op_offset);
+    return pickle_fail (u, GILL_ERROR_FORMAT, "STACK_GLOBAL at offset %" G_GSIZE_FORMAT " needs two strings",
+                        u->op_offset);
   module = g_bytes_get_data (module_value->bytes, &module_len);
   name = g_bytes_get_data (name_value->bytes, &name_len);
-  return push_global (u, module ? module : "", module_len, name ? name : "", name_len);
-}
-
-static GillValue *
-arg (const GillValue *args,
-     guint            i)
-{
-  return i < args->items->len ? g_ptr_array_index (args->items, i) : NULL;
-}
-
-static gboolean
-check_args (Unpickler       *u,
-            const gchar     *what,
-            const GillValue *args,
-            guint            min,
-            guint            max)
-{
-  if (args->kind == GILL_VALUE_TUPLE && args->items->len >= min && args->items->len <= max)
-    return TRUE;
-  return fail (u, GILL_ERROR_FORMAT, "%s at offset %" G_GSIZE_FORMAT " gets %u arguments%s, where it "
-               "takes %u to %u; the pickle is corrupt", what, u->op_offset,
-               args->kind == GILL_VALUE_TUPLE ? args->items->len : 0,
-               args->kind == GILL_VALUE_TUPLE ? "" : " (not a tuple)", min, max);
-}
-
-static gboolean
-get_int (Unpickler       *u,
-         const GillValue *value,
-         const gchar     *what,
-         gint64           min,
-         gint64          *out)
-{
-  *out = 0;
-  if (value && (value->kind == GILL_VALUE_INT || value->kind == GILL_VALUE_BOOL))
-    {
-      *out = value->kind == GILL_VALUE_INT ? value->integer : value->boolean;
-      if (*out >= min)
-        return TRUE;
-    }
-  return fail (u, GILL_ERROR_FORMAT, "%s at offset %" G_GSIZE_FORMAT " is not an integer >= %"
-               G_GINT64_FORMAT "; the pickle is corrupt", what, u->op_offset, min);
-}
-
-/* a tuple or list of non-negative ints, at most GILL_TENSOR_MAX_DIMS long */
-static gboolean
-get_dims (Unpickler       *u,
-          const GillValue *value,
-          const gchar     *what,
-          gint64          *dims,
-          gint            *n_dims)
-{
-  *n_dims = 0;
-  if (value == NULL || (value->kind != GILL_VALUE_TUPLE && value->kind != GILL_VALUE_LIST))
-    return fail (u, GILL_ERROR_FORMAT, "the tensor %s at offset %" G_GSIZE_FORMAT " is not a tuple",
-                 what, u->op_offset);
-  if (value->items->len > GILL_TENSOR_MAX_DIMS)
-    return fail (u, GILL_ERROR_UNSUPPORTED, "a tensor at offset %" G_GSIZE_FORMAT " has %u dimensions; "
-                 "gill supports up to %d", u->op_offset, value->items->len, GILL_TENSOR_MAX_DIMS);
-  *n_dims = value->items->len;
-  for (gint d = 0; d < *n_dims; d++)
-    if (!get_int (u, g_ptr_array_index (value->items, d), what, 0, &dims[d]))
-      return FALSE;
-  return TRUE;
-}
-
-/* The product of the sizes, zeros skipped, must fit in gint64, so that element counts and the
- * strides of contiguous layouts never overflow anywhere. */
-static gboolean
-shape_fits (Unpickler    *u,
-            gint          n_dims,
-            const gint64 *shape)
-{
-  guint64 product = 1;
-  for (gint d = 0; d < n_dims; d++)
-    if (!g_uint64_checked_mul (&product, product, MAX (shape[d], 1)) || product > G_MAXINT64)
-      {
-        g_autofree gchar *text = gill_shape_string (n_dims, shape);
-        return fail (u, GILL_ERROR_FORMAT, "a tensor at offset %" G_GSIZE_FORMAT " has the impossible "
-                     "shape %s; the file is corrupt", u->op_offset, text);
-      }
-  return TRUE;
-}
-
-/* _rebuild_tensor(_v2)(storage, storage_offset, size, stride, ...): a view; offset and strides
- * in elements, checked to stay inside the storage */
-static GillValue *
-rebuild_tensor (Unpickler       *u,
-                const GillValue *args)
-{
-  gint64 offset, shape[GILL_TENSOR_MAX_DIMS], strides[GILL_TENSOR_MAX_DIMS];
-  gint n_dims, n_strides;
-  PickleObject *storage = object_get (arg (args, 0), OBJ_STORAGE);
-
-  if (storage == NULL)
-    return fail_null (u, GILL_ERROR_FORMAT, "a tensor at offset %" G_GSIZE_FORMAT " is built from "
-                      "something that is not a storage; the pickle is corrupt", u->op_offset);
-  if (!get_int (u, arg (args, 1), "the storage offset", 0, &offset)
-      || !get_dims (u, arg (args, 2), "size", shape, &n_dims)
-      || !get_dims (u, arg (args, 3), "stride", strides, &n_strides) || !shape_fits (u, n_dims, shape))
-    return NULL;
-  if (n_strides != n_dims)
-    return fail_null (u, GILL_ERROR_FORMAT, "a tensor at offset %" G_GSIZE_FORMAT " has %d sizes but "
-                      "%d strides", u->op_offset, n_dims, n_strides);
-  /* last element = offset + sum (size - 1) * stride; an empty tensor only needs its offset */
-  guint64 last = offset, step, numel = 1;
-  gboolean ok = TRUE;
-  for (gint d = 0; d < n_dims; d++)
-    numel *= shape[d]; /* cannot overflow: shape_fits */
-  for (gint d = 0; d < n_dims && numel > 0; d++)
-    ok = ok && g_uint64_checked_mul (&step, shape[d] - 1, strides[d]) && g_uint64_checked_add (&last, last, step);
-  if (!ok || (numel > 0 ? last >= storage->numel : last > storage->numel))
-    {
-      g_autofree gchar *shape_text = gill_shape_string (n_dims, shape);
-      g_autofree gchar *stride_text = gill_shape_string (n_dims, strides);
-      return fail_null (u, GILL_ERROR_FORMAT, "a tensor of shape %s, strides %s and storage offset %"
-                        G_GINT64_FORMAT " reaches past the end of storage '%s' (%" G_GUINT64_FORMAT
-                        " elements); the file is corrupt", shape_text, stride_text, offset, storage->key,
-                        storage->numel);
-    }
-  /* stride-0 (expanded) views may repeat elements, but not absurdly: consumers allocate numel */
-  if (numel > storage->numel * 64 + 65536)
-    {
-      g_autofree gchar *shape_text = gill_shape_string (n_dims, shape);
-      return fail_null (u, GILL_ERROR_FORMAT, "a tensor of shape %s repeats the %" G_GUINT64_FORMAT
-                        " elements of storage '%s' more than 64 times over; the file is corrupt or hostile",
-                        shape_text, storage->numel, storage->key);
-    }
-  /* strides of size-1 dimensions (and of empty tensors) address nothing; clamp them so that
-   * stride arithmetic elsewhere cannot overflow */
-  for (gint d = 0; d < n_dims; d++)
-    if (shape[d] <= 1 || numel == 0)
-      strides[d] = MIN ((guint64) strides[d], storage->numel);
-  const guint8 *data = g_bytes_get_data (storage->bytes, NULL);
-  data = (data ? data : (const guint8 *) "") + (gsize) offset * gill_dtype_size (storage->dtype);
-  g_autoptr (GillTensor) tensor = gill_tensor_new_view (storage->dtype, n_dims, shape, strides, data,
-                                                        storage->bytes);
-  return gill_value_new_tensor (tensor);
-}
-
-/* numpy.dtype('f4', align, copy) */
-static GillValue *
-numpy_dtype (Unpickler       *u,
-             const GillValue *args)
-{
-  const GillValue *spec = arg (args, 0);
-  g_autofree gchar *code = spec && spec->kind == GILL_VALUE_STRING ? gill_value_string_dup (spec) : NULL;
-  const gchar *bare = code && (code[0] == '<' || code[0] == '|' || code[0] == '=') ? code + 1 : code;
-
-  for (guint i = 0; bare && i < G_N_ELEMENTS (numpy_dtypes); i++)
-    if (g_str_equal (bare, numpy_dtypes[i].code))
-      {
-        PickleObject *object;
-        GillValue *value = object_new (OBJ_NP_DTYPE, "numpy.dtype", &object);
-        object->dtype = numpy_dtypes[i].dtype;
-        return value;
-      }
-  g_autofree gchar *shown = code ? g_utf8_make_valid (code, -1) : g_strdup ("?");
-  return fail_null (u, GILL_ERROR_UNSUPPORTED, "numpy dtype '%s' at offset %" G_GSIZE_FORMAT " is not a "
-                    "plain number type; gill loads float, int, uint and bool arrays", shown, u->op_offset);
-}
-
-/* numpy.core.multiarray.scalar(dtype, bytes) -> a Python number */
-static GillValue *
-numpy_scalar (Unpickler       *u,
-              const GillValue *args)
-{
-  PickleObject *dtype = object_get (arg (args, 0), OBJ_NP_DTYPE);
-  const GillValue *raw = arg (args, 1);
-  gsize len = 0;
-  const guint8 *p = raw->kind == GILL_VALUE_BYTES ? g_bytes_get_data (raw->bytes, &len) : NULL;
-
-  if (dtype == NULL || p == NULL || dtype->big_endian || len != gill_dtype_size (dtype->dtype))
-    return fail_null (u, GILL_ERROR_FORMAT, "numpy scalar at offset %" G_GSIZE_FORMAT " is malformed",
-                      u->op_offset);
-  GillTensor view = { .dtype = dtype->dtype, .n_dims = 0, .data = p };
-  if (dtype->dtype == GILL_DTYPE_BOOL)
-    return gill_value_new_bool (p[0] != 0);
-  if (dtype->dtype == GILL_DTYPE_F64)
-    {
-      double d;
-      memcpy (&d, p, 8);
-      return gill_value_new_float (d);
-    }
-  if (gill_dtype_is_float (dtype->dtype))
-    {
-      float f;
-      gill_tensor_copy_f32 (&view, &f);
-      return gill_value_new_float (f);
-    }
-  gint64 i;
-  gill_tensor_copy_i64 (&view, &i);
-  if (dtype->dtype == GILL_DTYPE_U64 && i < 0)
-    return fail_null (u, GILL_ERROR_UNSUPPORTED, "numpy uint64 scalar at offset %" G_GSIZE_FORMAT " is "
-                      "beyond the 64-bit signed range", u->op_offset);
-  return gill_value_new_int (i);
-}
-
-/* _codecs.encode(text, 'latin1'): how protocols 0-2 spell bytes */
-static GillValue *
-codecs_encode (Unpickler       *u,
-               const GillValue *args)
-{
-  const GillValue *text = arg (args, 0), *encoding = arg (args, 1);
-  g_autofree gchar *codec = encoding->kind == GILL_VALUE_STRING ? gill_value_string_dup (encoding) : NULL;
-
-  if (text->kind != GILL_VALUE_STRING || !(g_strcmp0 (codec, "latin1") == 0 || g_strcmp0 (codec, "latin-1") == 0))
-    return fail_null (u, GILL_ERROR_UNSUPPORTED, "_codecs.encode at offset %" G_GSIZE_FORMAT " is not "
-                      "(str, 'latin1'); gill decodes only that form", u->op_offset);
-  gsize len;
-  const gchar *s = g_bytes_get_data (text->bytes, &len), *end = s + len;
-  g_autoptr (GByteArray) out = g_byte_array_sized_new (len);
-  /* the string was validated as UTF-8 when it was read */
-  for (const gchar *c = s; c && c < end; c = g_utf8_next_char (c))
-    {
-      gunichar ch = g_utf8_get_char (c);
-      guint8 b = (guint8) ch;
-      if (ch > 0xff)
-        return fail_null (u, GILL_ERROR_FORMAT, "_codecs.encode at offset %" G_GSIZE_FORMAT " has a "
-                          "character beyond latin-1", u->op_offset);
-      g_byte_array_append (out, &b, 1);
-    }
-  g_autoptr (GBytes) bytes = g_byte_array_free_to_bytes (g_steal_pointer (&out));
-  return gill_value_new_bytes (bytes);
-}
-
-/* OrderedDict(), OrderedDict([(k, v), ...]), set([...]), torch.Size((...)) */
-static GillValue *
-call_container (Unpickler        *u,
-                const GlobalInfo *info,
-                const GillValue  *args)
-{
-  const GillValue *items = arg (args, 0);
-  if (!check_args (u, info->qualname, args, 0, 1))
-    return NULL;
-  if (items && items->kind != GILL_VALUE_LIST && items->kind != GILL_VALUE_TUPLE)
-    return fail_null (u, GILL_ERROR_UNSUPPORTED, "%s at offset %" G_GSIZE_FORMAT " gets a %s; gill "
-                      "builds it only from a list or tuple", info->qualname, u->op_offset, type_name (items));
-  g_autoptr (GillValue) result = info->callable == CALL_ORDERED_DICT ? gill_value_new_dict ()
-                                 : info->callable == CALL_SET        ? gill_value_new_list ()
-                                                                     : gill_value_new_tuple ();
-  for (guint i = 0; items && i < items->items->len; i++)
-    {
-      GillValue *item = g_ptr_array_index (items->items, i);
-      gboolean pair = (item->kind == GILL_VALUE_TUPLE || item->kind == GILL_VALUE_LIST) && item->items->len == 2;
-      if (result->kind != GILL_VALUE_DICT)
-        gill_value_append (result, item);
-      else if (pair)
-        gill_value_dict_set (result, arg (item, 0), arg (item, 1));
-      else
-        return fail_null (u, GILL_ERROR_FORMAT, "OrderedDict at offset %" G_GSIZE_FORMAT " gets an item "
-                          "that is not a pair", u->op_offset);
-    }
-  return g_steal_pointer (&result);
-}
-
-/* REDUCE, INST, OBJ: callable(*args), for the allow-listed callables */
-static GillValue *
-call (Unpickler       *u,
-      const GillValue *callable,
-      const GillValue *args)
-{
-  PickleObject *global = object_get (callable, OBJ_GLOBAL), *cls;
-  if (global == NULL)
-    return fail_null (u, GILL_ERROR_FORMAT, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " calls a %s, "
-                      "which is not callable; the pickle is corrupt", u->op, u->op_offset, type_name (callable));
-  const GlobalInfo *info = global->global;
-  switch (info->callable)
-    {
-    case CALL_ORDERED_DICT:
-    case CALL_SET:
-    case CALL_TORCH_SIZE:
-      return call_container (u, info, args);
-    case CALL_REBUILD_TENSOR_V2:
-      return check_args (u, info->qualname, args, 6, 7) ? rebuild_tensor (u, args) : NULL;
-    case CALL_REBUILD_TENSOR:
-      return check_args (u, info->qualname, args, 4, 4) ? rebuild_tensor (u, args) : NULL;
-    case CALL_REBUILD_PARAMETER: /* (data, requires_grad, hooks[, state]) -> data */
-      if (!check_args (u, info->qualname, args, 3, 4))
-        return NULL;
-      if (arg (args, 0)->kind != GILL_VALUE_TENSOR)
-        return fail_null (u, GILL_ERROR_FORMAT, "a parameter at offset %" G_GSIZE_FORMAT " wraps a %s, "
-                          "not a tensor", u->op_offset, type_name (arg (args, 0)));
-      return gill_value_ref (arg (args, 0));
-    case CALL_LOAD_FROM_BYTES:
-      return fail_null (u, GILL_ERROR_UNSUPPORTED, TORCH_WITHOUT_ZIP_ADVICE);
-    case CALL_NP_RECONSTRUCT: /* (numpy.ndarray, (0,), b'b') -> an array to BUILD */
-      if (!check_args (u, info->qualname, args, 3, 3))
-        return NULL;
-      cls = object_get (arg (args, 0), OBJ_GLOBAL);
-      if (cls == NULL || cls->global->callable != CALL_NP_NDARRAY)
-        return fail_null (u, GILL_ERROR_UNSUPPORTED, "numpy _reconstruct at offset %" G_GSIZE_FORMAT
-                          " builds a subclass of ndarray; gill loads plain arrays", u->op_offset);
-      return object_new (OBJ_NP_ARRAY, "numpy.ndarray", &cls);
-    case CALL_NP_DTYPE:
-      return check_args (u, info->qualname, args, 1, 3) ? numpy_dtype (u, args) : NULL;
-    case CALL_NP_SCALAR:
-      return check_args (u, info->qualname, args, 2, 2) ? numpy_scalar (u, args) : NULL;
-    case CALL_CODECS_ENCODE:
-      return check_args (u, info->qualname, args, 2, 2) ? codecs_encode (u, args) : NULL;
-    default:
-      return fail_null (u, GILL_ERROR_UNSUPPORTED, "the pickle calls '%s' at offset %" G_GSIZE_FORMAT
-                        ", which is not a function gill runs", info->qualname, u->op_offset);
-    }
-}
-
-/* NEWOBJ, NEWOBJ_EX: cls.__new__(cls, *args); OrderedDict and set are the classes gill builds */
-static GillValue *
-new_object (Unpickler       *u,
-            const GillValue *cls)
-{
-  PickleObject *global = object_get (cls, OBJ_GLOBAL);
-  if (global && global->global->callable == CALL_ORDERED_DICT)
-    return gill_value_new_dict ();
-  if (global && global->global->callable == CALL_SET)
-    return gill_value_new_list ();
-  return fail_null (u, GILL_ERROR_UNSUPPORTED, "opcode 0x%02x at offset %" G_GSIZE_FORMAT " creates a "
-                    "'%s' object, which gill does not build", u->op, u->op_offset, type_name (cls));
-}
-
-/* BUILD on numpy _reconstruct's array: state ([version,] shape, dtype, fortran, raw bytes) */
-static gboolean
-build_numpy_array (Unpickler       *u,
-                   GillValue       *array,
-                   const GillValue *state)
-{
-  gint64 shape[GILL_TENSOR_MAX_DIMS], strides[GILL_TENSOR_MAX_DIMS];
-  gint n_dims;
-  guint skip = state->kind == GILL_VALUE_TUPLE && state->items->len == 5 ? 1 : 0;
-
-  if (state->kind != GILL_VALUE_TUPLE || state->items->len != 4 + skip)
-    return fail (u, GILL_ERROR_FORMAT, "numpy array state at offset %" G_GSIZE_FORMAT " is malformed",
-                 u->op_offset);
-  PickleObject *dtype = object_get (arg (state, skip + 1), OBJ_NP_DTYPE);
-  const GillValue *fortran = arg (state, skip + 2), *raw = arg (state, skip + 3);
-  if (!get_dims (u, arg (state, skip), "shape", shape, &n_dims) || !shape_fits (u, n_dims, shape))
-    return FALSE;
-  if (dtype == NULL || raw->kind != GILL_VALUE_BYTES)
-    return fail (u, GILL_ERROR_UNSUPPORTED, "numpy array at offset %" G_GSIZE_FORMAT " holds Python "
-                 "objects or has no dtype; gill loads plain number arrays", u->op_offset);
-  if (dtype->big_endian)
-    return fail (u, GILL_ERROR_UNSUPPORTED, "numpy array at offset %" G_GSIZE_FORMAT " is big-endian; "
-                 "convert it with .astype('<%s')", u->op_offset, gill_dtype_name (dtype->dtype));
-  guint64 nbytes = gill_dtype_size (dtype->dtype);
-  for (gint d = 0; d < n_dims; d++)
-    if (!g_uint64_checked_mul (&nbytes, nbytes, shape[d]))
-      nbytes = G_MAXUINT64;
-  if (nbytes != g_bytes_get_size (raw->bytes))
-    return fail (u, GILL_ERROR_FORMAT, "numpy array at offset %" G_GSIZE_FORMAT " needs %" G_GUINT64_FORMAT
-                 " bytes of data but has %" G_GSIZE_FORMAT, u->op_offset, nbytes, g_bytes_get_size (raw->bytes));
-  /* C order: the last dimension is the fastest; Fortran order: the first */
-  gboolean column_major = (fortran->kind == GILL_VALUE_BOOL && fortran->boolean)
-                          || (fortran->kind == GILL_VALUE_INT && fortran->integer != 0);
-  gint64 step = 1;
-  for (gint k = 0; k < n_dims; k++)
-    {
-      gint d = column_major ? k : n_dims - 1 - k;
-      strides[d] = step;
-      step *= MAX (shape[d], 1); /* cannot overflow: shape_fits */
-    }
-  const guint8 *data = g_bytes_get_data (raw->bytes, NULL);
-  g_autoptr (GillTensor) tensor = gill_tensor_new_view (dtype->dtype, n_dims, shape, strides,
-                                                        data ? data : (const guint8 *) "", raw->bytes);
-  /* BUILD mutates the memoised object in place: it becomes the tensor */
-  array->object.destroy (array->object.data);
-  array->kind = GILL_VALUE_TENSOR;
-  array->tensor = g_steal_pointer (&tensor);
-  return TRUE;
-}
-
-static gboolean
-build (Unpickler       *u,
-       GillValue       *inst,
-       const GillValue *state)
-{
-  PickleObject *dtype = object_get (inst, OBJ_NP_DTYPE);
-
-  if (object_get (inst, OBJ_NP_ARRAY))
-    return build_numpy_array (u, inst, state);
-  if (dtype)
-    {
-      /* numpy dtype state: (version, byte order '<' '>' '|' '=', ...) */
-      const GillValue *order = state->kind == GILL_VALUE_TUPLE ? arg (state, 1) : NULL;
-      gsize len = 0;
-      const gchar *c = order && order->kind == GILL_VALUE_STRING ? g_bytes_get_data (order->bytes, &len) : NULL;
-      if (c == NULL || len != 1)
-        return fail (u, GILL_ERROR_FORMAT, "numpy dtype state at offset %" G_GSIZE_FORMAT " is malformed",
-                     u->op_offset);
-      dtype->big_endian = c[0] == '>' || (c[0] == '=' && G_BYTE_ORDER == G_BIG_ENDIAN);
-      return TRUE;
-    }
-  /* OrderedDict's {'_metadata': ...} and tensor/parameter attributes: not data, dropped */
-  if (inst->kind == GILL_VALUE_DICT || inst->kind == GILL_VALUE_TENSOR)
-    return TRUE;
-  return fail (u, GILL_ERROR_UNSUPPORTED, "BUILD at offset %" G_GSIZE_FORMAT " sets the state of a %s, "
-               "which gill does not do", u->op_offset, type_name (inst));
-}
-
-/* the bytes behind storage key, asked for once per key */
-static GBytes *
-storage_bytes (Unpickler   *u,
-               const gchar *key)
-{
-  GBytes *bytes = g_hash_table_lookup (u->storages, key);
-  if (bytes)
-    return bytes;
-  bytes = u->options->load_storage (key, u->options->user_data, u->error);
-  if (bytes == NULL)
-    return *u->error ? NULL : fail_null (u, GILL_ERROR_FORMAT, "storage '%s' could not be loaded", key);
-  g_hash_table_insert (u->storages, g_strdup (key), bytes);
-  return bytes;
-}
-
-/* BINPERSID ('storage', StorageClass, key, location, numel[, view metadata]) */
-static GillValue *
-persistent_load (Unpickler       *u,
-                 const GillValue *pid)
-{
-  const GillValue *tag = pid->kind == GILL_VALUE_TUPLE ? arg (pid, 0) : NULL;
-  g_autofree gchar *tag_text = tag && tag->kind == GILL_VALUE_STRING ? gill_value_string_dup (tag) : NULL;
-  PickleObject *cls = tag_text ? object_get (arg (pid, 1), OBJ_GLOBAL) : NULL;
-  const GillValue *key_value = cls ? arg (pid, 2) : NULL;
-  gint64 numel;
-  guint64 needed;
-
-  if (u->options->load_storage == NULL)
-    return fail_null (u, GILL_ERROR_UNSUPPORTED, TORCH_WITHOUT_ZIP_ADVICE);
-  if (g_strcmp0 (tag_text, "storage") != 0 || pid->items->len < 5 || cls == NULL
-      || cls->global->callable != CALL_STORAGE || key_value->kind != GILL_VALUE_STRING)
-    return fail_null (u, GILL_ERROR_FORMAT, "persistent id at offset %" G_GSIZE_FORMAT " is not "
-                      "('storage', torch.XStorage, key, location, numel)", u->op_offset);
-  if (!get_int (u, arg (pid, 4), "the storage size", 0, &numel))
-    return NULL;
-  g_autofree gchar *key = gill_value_string_dup (key_value);
-  GBytes *bytes = storage_bytes (u, key);
-  if (bytes == NULL)
-    return NULL;
-  if (!g_uint64_checked_mul (&needed, numel, gill_dtype_size (cls->dtype)) || needed > g_bytes_get_size (bytes))
-    return fail_null (u, GILL_ERROR_FORMAT, "storage '%s' should hold %" G_GINT64_FORMAT " %s elements "
-                      "but has only %" G_GSIZE_FORMAT " bytes; the file is truncated or corrupt", key, numel,
-                      gill_dtype_name (cls->dtype), g_bytes_get_size (bytes));
-  PickleObject *storage;
-  GillValue *value = object_new (OBJ_STORAGE, cls->global->qualname, &storage);
-  storage->dtype = cls->dtype;
-  storage->numel = numel;
-  storage->bytes = g_bytes_ref (bytes);
-  storage->key = g_steal_pointer (&key);
-  return value;
+  return push (u, pickle_global_new (u, module ? module : "", module_len, name ? name : "", name_len));
 }
 
 static gboolean
@@ -1400,9 +775,9 @@ op_call (Unpickler *u)
         g_autoptr (GillValue) args = pop (u);
         g_autoptr (GillValue) callable = args ? pop (u) : NULL;
         if (callable && args->kind != GILL_VALUE_TUPLE)
-          return fail (u, GILL_ERROR_FORMAT, "REDUCE at offset %" G_GSIZE_FORMAT " gets a %s, not an "
-                       "argument tuple", u->op_offset, type_name (args));
-        return callable && push (u, call (u, callable, args));
+          return pickle_fail (u, GILL_ERROR_FORMAT, "REDUCE at offset %" G_GSIZE_FORMAT " gets a %s, not an "
+                              "argument tuple", u->op_offset, pickle_type_name (args));
+        return callable && push (u, pickle_call (u, callable, args));
       }
     case 'i': /* INST: "module\nname\n" after the MARKed args */
       {
@@ -1410,37 +785,37 @@ op_call (Unpickler *u)
           return FALSE;
         g_autoptr (GillValue) callable = pop (u);
         g_autoptr (GillValue) args = pop_marked (u, GILL_VALUE_TUPLE);
-        return args && push (u, call (u, callable, args));
+        return args && push (u, pickle_call (u, callable, args));
       }
     case 'o': /* OBJ: MARK cls args... */
       {
         g_autoptr (GillValue) args = pop_marked (u, GILL_VALUE_TUPLE);
         if (args && args->items->len == 0)
-          return fail (u, GILL_ERROR_FORMAT, "OBJ at offset %" G_GSIZE_FORMAT " has no class", u->op_offset);
+          return pickle_fail (u, GILL_ERROR_FORMAT, "OBJ at offset %" G_GSIZE_FORMAT " has no class", u->op_offset);
         g_autoptr (GillValue) callable = args ? g_ptr_array_steal_index (args->items, 0) : NULL;
-        return callable && push (u, call (u, callable, args));
+        return callable && push (u, pickle_call (u, callable, args));
       }
     case 0x81: case 0x92: /* NEWOBJ: cls args; NEWOBJ_EX: cls args kwargs */
       {
         g_autoptr (GillValue) kwargs = u->op == 0x92 ? pop (u) : NULL;
         g_autoptr (GillValue) args = u->op == 0x81 || kwargs ? pop (u) : NULL;
         g_autoptr (GillValue) cls = args ? pop (u) : NULL;
-        return cls && push (u, new_object (u, cls));
+        return cls && push (u, pickle_new_object (u, cls));
       }
     case 'b': /* BUILD: inst state -> inst */
       {
         g_autoptr (GillValue) state = pop (u);
         GillValue *inst = state ? peek (u) : NULL;
-        return inst && build (u, inst, state);
+        return inst && pickle_build (u, inst, state);
       }
     case 'Q': /* BINPERSID */
       {
         g_autoptr (GillValue) pid = pop (u);
-        return pid && push (u, persistent_load (u, pid));
+        return pid && push (u, pickle_persistent_load (u, pid));
       }
     case 'P': /* PERSID: a text id, never torch's */
-      return fail (u, GILL_ERROR_UNSUPPORTED, "the pickle uses a text persistent id (offset %" G_GSIZE_FORMAT
-                   "), which torch.save never writes", u->op_offset);
+      return pickle_fail (u, GILL_ERROR_UNSUPPORTED, "the pickle uses a text persistent id (offset %" G_GSIZE_FORMAT
+                          "), which torch.save never writes", u->op_offset);
     default:
       g_assert_not_reached ();
     }
@@ -1461,8 +836,8 @@ step (Unpickler *u)
       if (!take_uint (u, 1, &v))
         return FALSE;
       if (v > MAX_PROTOCOL)
-        return fail (u, GILL_ERROR_UNSUPPORTED, "pickle protocol %" G_GUINT64_FORMAT " is newer than gill "
-                     "knows (up to %d)", v, MAX_PROTOCOL);
+        return pickle_fail (u, GILL_ERROR_UNSUPPORTED, "pickle protocol %" G_GUINT64_FORMAT " is newer than gill "
+                            "knows (up to %d)", v, MAX_PROTOCOL);
       return TRUE;
     case 0x95: /* FRAME: an 8-byte length; frames are only a hint for buffered readers */
       return take_uint (u, 8, &v) && (v <= u->len - u->pos || fail_truncated (u, v));
@@ -1485,14 +860,14 @@ step (Unpickler *u)
       return op_call (u);
     case 0x82: case 0x83: case 0x84: /* EXT1, EXT2, EXT4 */
       return take (u, u->op == 0x82 ? 1 : u->op == 0x83 ? 2 : 4, &p)
-             && fail (u, GILL_ERROR_UNSUPPORTED, "the pickle uses the extension registry (offset %"
-                      G_GSIZE_FORMAT "), which gill does not load", u->op_offset);
+             && pickle_fail (u, GILL_ERROR_UNSUPPORTED, "the pickle uses the extension registry (offset %"
+                             G_GSIZE_FORMAT "), which gill does not load", u->op_offset);
     case 0x97: case 0x98: /* NEXT_BUFFER, READONLY_BUFFER */
-      return fail (u, GILL_ERROR_UNSUPPORTED, "the pickle uses out-of-band buffers (offset %" G_GSIZE_FORMAT
-                   "), which gill does not load", u->op_offset);
+      return pickle_fail (u, GILL_ERROR_UNSUPPORTED, "the pickle uses out-of-band buffers (offset %" G_GSIZE_FORMAT
+                          "), which gill does not load", u->op_offset);
     default:
-      return fail (u, GILL_ERROR_FORMAT, "unknown pickle opcode 0x%02x at offset %" G_GSIZE_FORMAT, u->op,
-                   u->op_offset);
+      return pickle_fail (u, GILL_ERROR_FORMAT, "unknown pickle opcode 0x%02x at offset %" G_GSIZE_FORMAT, u->op,
+                          u->op_offset);
     }
 }
 
@@ -1511,11 +886,15 @@ unpickler_run (Unpickler *u)
       if (!step (u))
         return NULL;
       if (u->stack->len > MAX_STACK)
-        return fail_null (u, GILL_ERROR_FORMAT, "the pickle stacks more than %d values (offset %"
-                          G_GSIZE_FORMAT "); the file is corrupt or hostile", MAX_STACK, u->op_offset);
+        {
+          pickle_fail (u, GILL_ERROR_FORMAT, "the pickle stacks more than %d values (offset %"
+                       G_GSIZE_FORMAT "); the file is corrupt or hostile", MAX_STACK, u->op_offset);
+          return NULL;
+        }
     }
-  return fail_null (u, GILL_ERROR_FORMAT, "the pickle ends at offset %" G_GSIZE_FORMAT " without a STOP "
-                    "opcode; the file is truncated", u->len);
+  pickle_fail (u, GILL_ERROR_FORMAT, "the pickle ends at offset %" G_GSIZE_FORMAT " without a STOP "
+               "opcode; the file is truncated", u->len);
+  return NULL;
 }
 
 static GillValue *

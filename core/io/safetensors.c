@@ -490,29 +490,8 @@ entry_parse_offsets (const StFile *file,
   return TRUE;
 }
 
-/* Bytes for a shape, or FALSE when the shape is too large to address: the product of the
- * dimensions (zeros counted as 1, as strides are) times the item size must fit a gint64, so
- * numel, strides and byte offsets computed later cannot overflow. The format's own rule
- * (checked multiplication of the dimensions) is implied. */
-static gboolean
-shape_nbytes (gint          n_dims,
-              const gint64 *shape,
-              gsize         item_size,
-              guint64      *nbytes)
-{
-  guint64 extent = item_size;
-  gboolean empty = FALSE;
-  for (gint d = 0; d < n_dims; d++)
-    {
-      if (!g_uint64_checked_mul (&extent, extent, (guint64) MAX (shape[d], 1)) || extent > G_MAXINT64)
-        return FALSE;
-      empty |= shape[d] == 0;
-    }
-  *nbytes = empty ? 0 : extent;
-  return TRUE;
-}
-
-/* end - begin must be numel x dtype size. */
+/* end - begin must be numel x dtype size. gill_shape_nbytes's limit implies the format's own
+ * rule (checked multiplication of the dimensions). */
 static gboolean
 entry_check_size (const StFile *file,
                   const Entry  *entry,
@@ -522,7 +501,7 @@ entry_check_size (const StFile *file,
   const gchar *dtype = gill_dtype_to_safetensors (entry->dtype);
   guint64 held = entry->end - entry->begin;
   guint64 needed;
-  if (!shape_nbytes (entry->n_dims, entry->shape, gill_dtype_size (entry->dtype), &needed))
+  if (!gill_shape_nbytes (entry->n_dims, entry->shape, gill_dtype_size (entry->dtype), &needed))
     {
       st_set_error (error, file, entry->name, GILL_ERROR_FORMAT,
                     "shape %s %s is too large to address (2^63 bytes or more); %s", shape, dtype, DAMAGED);

@@ -1,4 +1,4 @@
-/* tensors.c — GillTensorList and whole-file mapping. */
+/* tensors.c — GillTensorList, whole-file mapping, and the shape and dtype facts readers share. */
 #include "core/io/tensors.h"
 
 #include <errno.h>
@@ -66,4 +66,45 @@ gill_file_map (const gchar *path,
   GBytes *bytes = g_mapped_file_get_bytes (mf);
   g_mapped_file_unref (mf);
   return bytes;
+}
+
+gboolean
+gill_shape_nbytes (gint          n_dims,
+                   const gint64 *shape,
+                   gsize         item_size,
+                   guint64      *nbytes)
+{
+  guint64 extent = item_size;
+  gboolean empty = FALSE;
+  for (gint d = 0; d < n_dims; d++)
+    {
+      if (!g_uint64_checked_mul (&extent, extent, (guint64) MAX (shape[d], 1)) || extent > G_MAXINT64)
+        return FALSE;
+      empty |= shape[d] == 0;
+    }
+  *nbytes = empty ? 0 : extent;
+  return TRUE;
+}
+
+gboolean
+gill_dtype_from_numpy (const gchar *code,
+                       GillDType   *dtype)
+{
+  static const struct
+  {
+    const gchar *code;
+    GillDType dtype;
+  } types[] = {
+    { "f2", GILL_DTYPE_F16 }, { "f4", GILL_DTYPE_F32 }, { "f8", GILL_DTYPE_F64 },
+    { "i1", GILL_DTYPE_I8 },  { "i2", GILL_DTYPE_I16 }, { "i4", GILL_DTYPE_I32 },
+    { "i8", GILL_DTYPE_I64 }, { "u1", GILL_DTYPE_U8 },  { "u2", GILL_DTYPE_U16 },
+    { "u4", GILL_DTYPE_U32 }, { "u8", GILL_DTYPE_U64 }, { "b1", GILL_DTYPE_BOOL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
+    if (g_str_equal (code, types[i].code))
+      {
+        *dtype = types[i].dtype;
+        return TRUE;
+      }
+  return FALSE;
 }
