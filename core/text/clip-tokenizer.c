@@ -41,32 +41,6 @@ gill_clip_tokenizer_id_to_token (const GillClipTokenizer *tok,
   return gill_vocab_id_to_token (&tok->vocab, id);
 }
 
-gint32
-gill_clip_tokenizer_token_to_id (const GillClipTokenizer *tok,
-                                 const gchar             *token)
-{
-  g_return_val_if_fail (tok != NULL && token != NULL, -1);
-  return gill_vocab_token_to_id (&tok->vocab, token);
-}
-
-gint32
-gill_clip_tokenizer_bos_id (const GillClipTokenizer *tok)
-{
-  return gill_vocab_special_id (&tok->vocab, GILL_SPECIAL_BOS);
-}
-
-gint32
-gill_clip_tokenizer_eos_id (const GillClipTokenizer *tok)
-{
-  return gill_vocab_special_id (&tok->vocab, GILL_SPECIAL_EOS);
-}
-
-gint32
-gill_clip_tokenizer_pad_id (const GillClipTokenizer *tok)
-{
-  return gill_vocab_special_id (&tok->vocab, GILL_SPECIAL_PAD);
-}
-
 /* ---- loading ----------------------------------------------------------------------------------- */
 
 void
@@ -192,28 +166,6 @@ clip_load_openai (GillVocab   *v,
   return gill_bpe_load_merges (v->bpe, text, len, GILL_BPE_MERGES_OPENAI, path, error);
 }
 
-static gboolean
-clip_load_huggingface (GillVocab   *v,
-                       const gchar *folder,
-                       GError     **error)
-{
-  g_autofree gchar *vocab = g_build_filename (folder, "vocab.json", NULL);
-  g_autofree gchar *merges = g_build_filename (folder, "merges.txt", NULL);
-  if (!gill_bpe_load_vocab_json (v->bpe, vocab, error))
-    return FALSE;
-  g_autofree gchar *text = NULL;
-  gsize len = 0;
-  g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (merges, &text, &len, &local))
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_MODEL_MISSING,
-                   "%s: %s; a CLIP tokenizer folder has vocab.json and merges.txt", merges,
-                   local->message);
-      return FALSE;
-    }
-  return gill_bpe_load_merges (v->bpe, text, len, GILL_BPE_MERGES_CLIP, merges, error);
-}
-
 GillClipTokenizer *
 gill_clip_tokenizer_load (const gchar *path,
                           GError     **error)
@@ -237,7 +189,7 @@ gill_clip_tokenizer_load (const gchar *path,
       if (!gill_tokenizer_config_load (&v->config, path, error))
         return NULL;
       if (g_file_test (vocab, G_FILE_TEST_EXISTS))
-        ok = clip_load_huggingface (v, path, error);
+        ok = gill_vocab_load_folder (v, path, GILL_BPE_MERGES_CLIP, "CLIP", error);
       else if (g_file_test (gz, G_FILE_TEST_EXISTS))
         ok = clip_load_openai (v, gz, error);
       else
@@ -258,6 +210,27 @@ gill_clip_tokenizer_load (const gchar *path,
 
 /* ---- normalisation ------------------------------------------------------------------------------- */
 
+/* re.sub(r"\s+", " ", text).strip(), in place on s[0..n): the new length */
+static gsize
+clip_collapse_white_space (gunichar *s,
+                           gsize     n)
+{
+  gsize k = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      if (gill_unicode_is_python_space (s[i]))
+        {
+          if (k > 0 && s[k - 1] != ' ')
+            s[k++] = ' ';
+          continue;
+        }
+      s[k++] = s[i];
+    }
+  if (k > 0 && s[k - 1] == ' ')
+    k--;
+  return k;
+}
+
 /* whitespace_clean(ftfy.fix_text(text)).lower(): code points of the result */
 static gunichar *
 clip_normalize_ftfy (const gchar *text,
@@ -268,20 +241,7 @@ clip_normalize_ftfy (const gchar *text,
   g_autofree gchar *fixed = gill_ftfy_fix_text (text, len, &fixed_len);
   gsize n;
   g_autofree gunichar *chars = gill_utf8_to_ucs4 (fixed, fixed_len, &n);
-  /* re.sub(r"\s+", " ", text).strip() */
-  gsize k = 0;
-  for (gsize i = 0; i < n; i++)
-    {
-      if (gill_unicode_is_python_space (chars[i]))
-        {
-          if (k > 0 && chars[k - 1] != ' ')
-            chars[k++] = ' ';
-          continue;
-        }
-      chars[k++] = chars[i];
-    }
-  if (k > 0 && chars[k - 1] == ' ')
-    k--;
+  gsize k = clip_collapse_white_space (chars, n);
   return gill_unicode_lower_python (chars, k, n_out);
 }
 
@@ -414,20 +374,8 @@ clip_normalize_basic (const gchar *text,
       g_array_append_val (out, space);
     }
   /* whitespace_tokenize(" ".join(...)) joined by single spaces */
-  gsize k = 0;
   gunichar *o = (gunichar *) out->data;
-  for (gsize j = 0; j < out->len; j++)
-    {
-      if (gill_unicode_is_python_space (o[j]))
-        {
-          if (k > 0 && o[k - 1] != ' ')
-            o[k++] = ' ';
-          continue;
-        }
-      o[k++] = o[j];
-    }
-  if (k > 0 && o[k - 1] == ' ')
-    k--;
+  gsize k = clip_collapse_white_space (o, out->len);
   *n_out = k;
   return g_memdup2 (o, (k + 1) * sizeof (gunichar));
 }
@@ -560,56 +508,41 @@ clip_next_piece (const gchar *s,
 
 /* ---- encoding ---------------------------------------------------------------------------------- */
 
-static GArray *
-clip_tokenize_items (const GillClipTokenizer *tok,
-                     const gchar             *text,
-                     gssize                   len,
-                     GillClipEncodeFlags      flags,
-                     GError                 **error)
+/* _tokenize for the text between no-split tokens (data: the GillClipEncodeFlags):
+ * normalised, split by CLIP's pattern, each piece through BPE */
+static void
+clip_encode_text (const GillVocab *vocab,
+                  GillBpeWork     *work,
+                  const gchar     *text,
+                  gsize            len,
+                  gconstpointer    data,
+                  GArray          *items)
 {
-  gsize n;
-  if (!gill_vocab_check_text (text, len, &n, error))
-    return NULL;
-  const GillVocab *v = &tok->vocab;
-  gint32 specials[2] = { gill_bpe_token_to_id (v->bpe, CLIP_BOS), gill_bpe_token_to_id (v->bpe, CLIP_EOS) };
-  GArray *items = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autoptr (GArray) pieces = gill_added_tokens_split (v->no_split, text, n);
-  g_autoptr (GillBpeWork) work = gill_bpe_work_new ();
-  for (guint p = 0; p < pieces->len; p++)
+  GillClipEncodeFlags flags = *(const GillClipEncodeFlags *) data;
+  gint32 specials[2] = { gill_bpe_token_to_id (vocab->bpe, CLIP_BOS), gill_bpe_token_to_id (vocab->bpe, CLIP_EOS) };
+  gsize m;
+  g_autofree gunichar *norm = (flags & GILL_CLIP_ENCODE_BASIC_NORMALIZER) ? clip_normalize_basic (text, len, &m)
+                                                                         : clip_normalize_ftfy (text, len, &m);
+  GString *utf8 = g_string_sized_new (m + 1);
+  gill_ucs4_append_utf8 (utf8, norm, m);
+  gsize pos = 0, start, end;
+  while (clip_next_piece (utf8->str, utf8->len, &pos, &start, &end))
     {
-      const GillTextPiece *piece = &g_array_index (pieces, GillTextPiece, p);
-      if (piece->token >= 0)
+      /* the BPE cache starts with the two special strings, which map to themselves */
+      gint special = -1;
+      if (end - start == strlen (CLIP_BOS) && memcmp (utf8->str + start, CLIP_BOS, end - start) == 0)
+        special = 0;
+      else if (end - start == strlen (CLIP_EOS) && memcmp (utf8->str + start, CLIP_EOS, end - start) == 0)
+        special = 1;
+      if (special >= 0 && specials[special] >= 0)
         {
-          guint32 item = GILL_VOCAB_ADDED_BIT | (guint32) piece->token;
+          guint32 item = (guint32) specials[special];
           g_array_append_val (items, item);
           continue;
         }
-      gsize m, plen = piece->end - piece->start;
-      g_autofree gunichar *norm = (flags & GILL_CLIP_ENCODE_BASIC_NORMALIZER)
-                                    ? clip_normalize_basic (text + piece->start, plen, &m)
-                                    : clip_normalize_ftfy (text + piece->start, plen, &m);
-      GString *utf8 = g_string_sized_new (m + 1);
-      gill_ucs4_append_utf8 (utf8, norm, m);
-      gsize pos = 0, start, end;
-      while (clip_next_piece (utf8->str, utf8->len, &pos, &start, &end))
-        {
-          /* the BPE cache starts with the two special strings, which map to themselves */
-          gint special = -1;
-          if (end - start == strlen (CLIP_BOS) && memcmp (utf8->str + start, CLIP_BOS, end - start) == 0)
-            special = 0;
-          else if (end - start == strlen (CLIP_EOS) && memcmp (utf8->str + start, CLIP_EOS, end - start) == 0)
-            special = 1;
-          if (special >= 0 && specials[special] >= 0)
-            {
-              guint32 item = (guint32) specials[special];
-              g_array_append_val (items, item);
-              continue;
-            }
-          gill_bpe_encode_piece (v->bpe, work, (const guint8 *) utf8->str + start, end - start, items);
-        }
-      g_string_free (utf8, TRUE);
+      gill_bpe_encode_piece (vocab->bpe, work, (const guint8 *) utf8->str + start, end - start, items);
     }
-  return items;
+  g_string_free (utf8, TRUE);
 }
 
 static GArray *
@@ -622,20 +555,17 @@ clip_encode (const GillClipTokenizer *tok,
              GError                 **error)
 {
   g_return_val_if_fail (tok != NULL && (text != NULL || len == 0), NULL);
-  g_autoptr (GArray) items = clip_tokenize_items (tok, text ? text : "", len, flags, error);
+  const GillVocab *v = &tok->vocab;
+  g_autoptr (GArray) items = gill_vocab_tokenize (v, text, len, FALSE, clip_encode_text, &flags, error);
   if (items == NULL)
     return NULL;
   guint n = MIN (items->len, max_content);
   GArray *ids = g_array_sized_new (FALSE, FALSE, sizeof (gint32), MAX (n + 2, pad_to));
-  gint32 bos = gill_clip_tokenizer_bos_id (tok), eos = gill_clip_tokenizer_eos_id (tok);
+  gint32 bos = gill_vocab_special_id (v, GILL_SPECIAL_BOS), eos = gill_vocab_special_id (v, GILL_SPECIAL_EOS);
   g_array_append_val (ids, bos);
-  for (guint i = 0; i < n; i++)
-    {
-      gint32 id = gill_vocab_item_id (&tok->vocab, g_array_index (items, guint32, i));
-      g_array_append_val (ids, id);
-    }
+  gill_vocab_append_ids (v, items, n, ids);
   g_array_append_val (ids, eos);
-  gint32 pad = gill_clip_tokenizer_pad_id (tok);
+  gint32 pad = gill_vocab_special_id (v, GILL_SPECIAL_PAD);
   while (ids->len < pad_to)
     g_array_append_val (ids, pad);
   return ids;
@@ -670,14 +600,9 @@ gill_clip_tokenizer_tokenize (const GillClipTokenizer *tok,
                               GError                 **error)
 {
   g_return_val_if_fail (tok != NULL && (text != NULL || len == 0), NULL);
-  g_autoptr (GArray) items = clip_tokenize_items (tok, text ? text : "", len, flags, error);
-  if (items == NULL)
-    return NULL;
-  GPtrArray *tokens = g_ptr_array_new_full (items->len, g_free);
-  for (guint i = 0; i < items->len; i++)
-    g_ptr_array_add (tokens, g_strdup (gill_vocab_item_string (&tok->vocab,
-                                                               g_array_index (items, guint32, i))));
-  return tokens;
+  g_autoptr (GArray) items = gill_vocab_tokenize (&tok->vocab, text, len, FALSE, clip_encode_text, &flags,
+                                                  error);
+  return items ? gill_vocab_item_strings (&tok->vocab, items) : NULL;
 }
 
 /* ---- decoding ---------------------------------------------------------------------------------- */

@@ -63,14 +63,10 @@ gchar             *gill_clip_tokenizer_decode        (const GillClipTokenizer *t
                                                       gsize                   *length,
                                                       GError                 **error);
 
+/* len(tokenizer) and the token string of an id (NULL if none) */
 guint              gill_clip_tokenizer_n_tokens      (const GillClipTokenizer *tok);
 const gchar       *gill_clip_tokenizer_id_to_token   (const GillClipTokenizer *tok,
                                                       gint32                   id);
-gint32             gill_clip_tokenizer_token_to_id   (const GillClipTokenizer *tok,
-                                                      const gchar             *token);
-gint32             gill_clip_tokenizer_bos_id        (const GillClipTokenizer *tok);
-gint32             gill_clip_tokenizer_eos_id        (const GillClipTokenizer *tok);
-gint32             gill_clip_tokenizer_pad_id        (const GillClipTokenizer *tok);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GillClipTokenizer, gill_clip_tokenizer_free)
 

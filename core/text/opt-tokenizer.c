@@ -6,9 +6,6 @@
  * models.py load_gill for the added tokens; models.md §1.6. */
 #include "core/text/opt-tokenizer.h"
 
-#include <string.h>
-
-#include "core/base/error.h"
 #include "core/text/unicode.h"
 #include "core/text/vocab.h"
 
@@ -115,21 +112,7 @@ gill_opt_tokenizer_load (const gchar *folder,
   if (!gill_tokenizer_config_load (&v->config, folder, error))
     return NULL;
 
-  g_autofree gchar *vocab = g_build_filename (folder, "vocab.json", NULL);
-  g_autofree gchar *merges = g_build_filename (folder, "merges.txt", NULL);
-  if (!gill_bpe_load_vocab_json (v->bpe, vocab, error))
-    return NULL;
-  g_autofree gchar *text = NULL;
-  gsize len = 0;
-  g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (merges, &text, &len, &local))
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_MODEL_MISSING,
-                   "%s: %s; a GPT-2/OPT tokenizer folder has vocab.json and merges.txt",
-                   merges, local->message);
-      return NULL;
-    }
-  if (!gill_bpe_load_merges (v->bpe, text, len, GILL_BPE_MERGES_GPT2, merges, error))
+  if (!gill_vocab_load_folder (v, folder, GILL_BPE_MERGES_GPT2, "GPT-2/OPT", error))
     return NULL;
   gill_vocab_add_special_tokens (v);
   return g_steal_pointer (&tok);
@@ -266,48 +249,34 @@ gpt2_next_piece (const guint8 *s,
 
 /* ---- encoding ---------------------------------------------------------------------------------- */
 
-/* tokenize(): BPE symbols and GILL_VOCAB_ADDED_BIT | no-split index */
+/* _tokenize for the text between no-split tokens: GPT-2's pieces, each through BPE */
+static void
+opt_encode_text (const GillVocab *vocab,
+                 GillBpeWork     *work,
+                 const gchar     *text,
+                 gsize            len,
+                 gconstpointer    data G_GNUC_UNUSED,
+                 GArray          *items)
+{
+  const guint8 *s = (const guint8 *) text;
+  gsize i = 0;
+  while (i < len)
+    {
+      gsize e = gpt2_next_piece (s, len, i);
+      gill_bpe_encode_piece (vocab->bpe, work, s + i, e - i, items);
+      i = e;
+    }
+}
+
+/* tokenize(): prepare_for_tokenization adds a space in front when add_prefix_space */
 static GArray *
 opt_tokenize_items (const GillOptTokenizer *tok,
                     const gchar            *text,
                     gssize                  len,
                     GError                **error)
 {
-  gsize n;
-  if (!gill_vocab_check_text (text, len, &n, error))
-    return NULL;
-  const GillVocab *v = &tok->vocab;
-  g_autofree gchar *prefixed = NULL;
-  if (v->config.add_prefix_space)          /* prepare_for_tokenization */
-    {
-      prefixed = g_malloc (n + 1);
-      prefixed[0] = ' ';
-      memcpy (prefixed + 1, text, n);
-      text = prefixed;
-      n++;
-    }
-  GArray *items = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autoptr (GArray) pieces = gill_added_tokens_split (v->no_split, text, n);
-  g_autoptr (GillBpeWork) work = gill_bpe_work_new ();
-  const guint8 *s = (const guint8 *) text;
-  for (guint p = 0; p < pieces->len; p++)
-    {
-      const GillTextPiece *piece = &g_array_index (pieces, GillTextPiece, p);
-      if (piece->token >= 0)
-        {
-          guint32 item = GILL_VOCAB_ADDED_BIT | (guint32) piece->token;
-          g_array_append_val (items, item);
-          continue;
-        }
-      gsize i = piece->start;
-      while (i < piece->end)
-        {
-          gsize e = gpt2_next_piece (s, piece->end, i);
-          gill_bpe_encode_piece (v->bpe, work, s + i, e - i, items);
-          i = e;
-        }
-    }
-  return items;
+  return gill_vocab_tokenize (&tok->vocab, text, len, tok->vocab.config.add_prefix_space,
+                              opt_encode_text, NULL, error);
 }
 
 GArray *
@@ -318,7 +287,7 @@ gill_opt_tokenizer_encode (const GillOptTokenizer *tok,
                            GError                **error)
 {
   g_return_val_if_fail (tok != NULL && (text != NULL || len == 0), NULL);
-  g_autoptr (GArray) items = opt_tokenize_items (tok, text ? text : "", len, error);
+  g_autoptr (GArray) items = opt_tokenize_items (tok, text, len, error);
   if (items == NULL)
     return NULL;
   GArray *ids = g_array_sized_new (FALSE, FALSE, sizeof (gint32), items->len + 1);
@@ -327,11 +296,7 @@ gill_opt_tokenizer_encode (const GillOptTokenizer *tok,
       gint32 bos = gill_opt_tokenizer_bos_id (tok);
       g_array_append_val (ids, bos);
     }
-  for (guint i = 0; i < items->len; i++)
-    {
-      gint32 id = gill_vocab_item_id (&tok->vocab, g_array_index (items, guint32, i));
-      g_array_append_val (ids, id);
-    }
+  gill_vocab_append_ids (&tok->vocab, items, items->len, ids);
   return ids;
 }
 
@@ -342,14 +307,8 @@ gill_opt_tokenizer_tokenize (const GillOptTokenizer *tok,
                              GError                **error)
 {
   g_return_val_if_fail (tok != NULL && (text != NULL || len == 0), NULL);
-  g_autoptr (GArray) items = opt_tokenize_items (tok, text ? text : "", len, error);
-  if (items == NULL)
-    return NULL;
-  GPtrArray *tokens = g_ptr_array_new_full (items->len, g_free);
-  for (guint i = 0; i < items->len; i++)
-    g_ptr_array_add (tokens, g_strdup (gill_vocab_item_string (&tok->vocab,
-                                                               g_array_index (items, guint32, i))));
-  return tokens;
+  g_autoptr (GArray) items = opt_tokenize_items (tok, text, len, error);
+  return items ? gill_vocab_item_strings (&tok->vocab, items) : NULL;
 }
 
 /* ---- decoding ---------------------------------------------------------------------------------- */

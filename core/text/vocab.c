@@ -1,7 +1,8 @@
-/* vocab.c — special and added tokens, ids, decoding (see vocab.h).
+/* vocab.c — vocabulary files, special and added tokens, ids, tokenize, decoding (see vocab.h).
  *
  * Reference: transformers v4.30.2 tokenization_utils.py (PreTrainedTokenizer._add_tokens,
- * convert_tokens_to_ids, _convert_token_to_id_with_added_voc, convert_ids_to_tokens, _decode)
+ * tokenize, convert_tokens_to_ids, _convert_token_to_id_with_added_voc, convert_ids_to_tokens,
+ * _decode)
  * and tokenization_utils_base.py (all_special_ids, clean_up_tokenization). */
 #include "core/text/vocab.h"
 
@@ -28,6 +29,30 @@ gill_vocab_clear (GillVocab *vocab)
   gill_tokenizer_config_clear (&vocab->config);
   g_clear_pointer (&vocab->no_split, gill_added_tokens_free);
   g_clear_pointer (&vocab->added, g_ptr_array_unref);
+}
+
+gboolean
+gill_vocab_load_folder (GillVocab          *vocab,
+                        const gchar        *folder,
+                        GillBpeMergesFormat format,
+                        const gchar        *what,
+                        GError            **error)
+{
+  g_autofree gchar *vocab_json = g_build_filename (folder, "vocab.json", NULL);
+  g_autofree gchar *merges = g_build_filename (folder, "merges.txt", NULL);
+  if (!gill_bpe_load_vocab_json (vocab->bpe, vocab_json, error))
+    return FALSE;
+  g_autofree gchar *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (merges, &text, &len, &local))
+    {
+      g_set_error (error, GILL_ERROR, GILL_ERROR_MODEL_MISSING,
+                   "%s: %s; a %s tokenizer folder has vocab.json and merges.txt", merges,
+                   local->message, what);
+      return FALSE;
+    }
+  return gill_bpe_load_merges (vocab->bpe, text, len, format, merges, error);
 }
 
 static gint32
@@ -86,9 +111,9 @@ gill_vocab_special_id (const GillVocab *vocab,
   return content ? gill_vocab_token_to_id (vocab, content) : -1;
 }
 
-gint32
-gill_vocab_item_id (const GillVocab *vocab,
-                    guint32          item)
+static gint32
+vocab_item_id (const GillVocab *vocab,
+               guint32          item)
 {
   if (item & GILL_VOCAB_ADDED_BIT)
     return gill_added_tokens_get (vocab->no_split, item & ~GILL_VOCAB_ADDED_BIT)->id;
@@ -96,9 +121,9 @@ gill_vocab_item_id (const GillVocab *vocab,
            ? (gint32) item : vocab_unk_id (vocab);
 }
 
-const gchar *
-gill_vocab_item_string (const GillVocab *vocab,
-                        guint32          item)
+static const gchar *
+vocab_item_string (const GillVocab *vocab,
+                   guint32          item)
 {
   if (item & GILL_VOCAB_ADDED_BIT)
     return gill_added_tokens_get (vocab->no_split, item & ~GILL_VOCAB_ADDED_BIT)->content;
@@ -236,11 +261,12 @@ gill_vocab_decode (const GillVocab     *vocab,
   return g_string_free (out, FALSE);
 }
 
-gboolean
-gill_vocab_check_text (const gchar *text,
-                       gssize       len,
-                       gsize       *out_len,
-                       GError     **error)
+/* the common entry check: len (-1: NUL-terminated) -> bytes, UTF-8 and size checked */
+static gboolean
+vocab_check_text (const gchar *text,
+                  gssize       len,
+                  gsize       *out_len,
+                  GError     **error)
 {
   gsize n = len < 0 ? strlen (text) : (gsize) len;
   if (n > G_MAXINT32)
@@ -252,4 +278,67 @@ gill_vocab_check_text (const gchar *text,
     }
   *out_len = n;
   return gill_utf8_check (text, n, error);
+}
+
+GArray *
+gill_vocab_tokenize (const GillVocab     *vocab,
+                     const gchar         *text,
+                     gssize               len,
+                     gboolean             add_prefix_space,
+                     GillVocabEncodeText  encode_text,
+                     gconstpointer        data,
+                     GError             **error)
+{
+  gsize n;
+  if (text == NULL)
+    text = "";
+  if (!vocab_check_text (text, len, &n, error))
+    return NULL;
+  g_autofree gchar *prefixed = NULL;
+  if (add_prefix_space)
+    {
+      prefixed = g_malloc (n + 1);
+      prefixed[0] = ' ';
+      memcpy (prefixed + 1, text, n);
+      text = prefixed;
+      n++;
+    }
+  GArray *items = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (GArray) pieces = gill_added_tokens_split (vocab->no_split, text, n);
+  g_autoptr (GillBpeWork) work = gill_bpe_work_new ();
+  for (guint p = 0; p < pieces->len; p++)
+    {
+      const GillTextPiece *piece = &g_array_index (pieces, GillTextPiece, p);
+      if (piece->token >= 0)
+        {
+          guint32 item = GILL_VOCAB_ADDED_BIT | (guint32) piece->token;
+          g_array_append_val (items, item);
+        }
+      else
+        encode_text (vocab, work, text + piece->start, piece->end - piece->start, data, items);
+    }
+  return items;
+}
+
+void
+gill_vocab_append_ids (const GillVocab *vocab,
+                       const GArray    *items,
+                       guint            n,
+                       GArray          *ids)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      gint32 id = vocab_item_id (vocab, g_array_index (items, guint32, i));
+      g_array_append_val (ids, id);
+    }
+}
+
+GPtrArray *
+gill_vocab_item_strings (const GillVocab *vocab,
+                         const GArray    *items)
+{
+  GPtrArray *tokens = g_ptr_array_new_full (items->len, g_free);
+  for (guint i = 0; i < items->len; i++)
+    g_ptr_array_add (tokens, g_strdup (vocab_item_string (vocab, g_array_index (items, guint32, i))));
+  return tokens;
 }
