@@ -487,7 +487,7 @@ gill_bench_clip (int argc, char **argv)
           tx.median * 1e3, tx.min * 1e3, 1 / tx.median, text_gflops);
   printf ("| preprocess 640x480 -> 224x224 | %.1f ms | %.1f ms | %.0f images/s | | |\n", pre.median * 1e3,
           pre.min * 1e3, 1 / pre.median);
-  printf ("\n%.1f GFLOP per image (models.md §5.2 counting); peak RSS %.0f MiB; %s; BLAS threads %d; "
+  printf ("\n%.1f GFLOP per image (models.md §5.2 counting); peak RSS %.0f MiB; %s; threads %d; "
           "%d runs after one warm-up\n", flops / 1e9, gill_bench_peak_rss () / 1048576.0, machine, gill_gemm_threads (),
           repetitions);
   return GILL_EXIT_OK;

@@ -642,7 +642,7 @@ gill_bench_opt (int argc, char **argv)
   printf ("| peak RSS | %.2f GB (the model alone: %.2f GB; the rest is the bench's read buffer) | %.1f GB available "
           "before loading | %s |\n", peak / 1e9, model_rss / 1e9, available / 1e9,
           dtype == GILL_DTYPE_F16 ? (peak <= 15e9 ? "<= 15 GB target: met" : "> 15 GB target: missed") : "-");
-  printf ("\n%s; BLAS threads %d (parallel mode %d), matvec %s; %d prefill runs and %d decode tokens after one "
+  printf ("\n%s; threads %d (parallel mode %d), matvec %s; %d prefill runs and %d decode tokens after one "
           "warm-up each; the sgemm rate and the read bandwidth are measured just before and just after every timed run.\n",
           machine, gill_gemm_threads (), openblas_get_parallel (), gill_matvec_isa_name (GILL_MATVEC_ISA_AUTO),
           repetitions, decode);

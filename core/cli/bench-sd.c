@@ -301,7 +301,7 @@ print_footer (const Options *o,
               gboolean       warm_up)
 {
   g_autofree gchar *machine = gill_bench_machine ();
-  printf ("\npeak RSS %.0f MiB; %s; BLAS threads %d; %d runs%s; %s weights\n",
+  printf ("\npeak RSS %.0f MiB; %s; threads %d; %d runs%s; %s weights\n",
           gill_bench_peak_rss () / 1048576.0, machine, gill_gemm_threads (), o->repetitions,
           warm_up ? " after one warm-up" : ", no warm-up", gill_dtype_name (o->dtype));
 }

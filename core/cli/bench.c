@@ -3,6 +3,7 @@
  * Every benchmark: progress on stderr, one warm-up then N repetitions, median and min, peak RSS,
  * the machine; a markdown table on stdout, or with --json one JSON object on the last line. */
 #include "core/cli/bench.h"
+#include "core/ops/gemm.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,7 +86,10 @@ gill_bench_machine (void)
   double gib = 0;
   if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL) && g_str_has_prefix (meminfo, "MemTotal:"))
     gib = g_ascii_strtod (meminfo + 9, NULL) / (1024.0 * 1024.0);
-  return g_strdup_printf ("%s, %u cores, %.0f GiB", model ? model : "unknown CPU", g_get_num_processors (), gib);
+  /* the kernels OpenBLAS picked for this CPU: an old OpenBLAS that does not know a newer CPU falls
+   * back to slow ones (Prescott); OPENBLAS_CORETYPE overrides it (README, Speed) */
+  return g_strdup_printf ("%s, %u cores, %.0f GiB, OpenBLAS %s kernels", model ? model : "unknown CPU",
+                          g_get_num_processors (), gib, openblas_get_corename ());
 }
 
 JsonBuilder *
@@ -99,7 +103,9 @@ gill_bench_json_begin (const gchar *name)
   json_builder_set_member_name (b, "machine");
   json_builder_add_string_value (b, machine);
   json_builder_set_member_name (b, "blas_threads");
-  json_builder_add_int_value (b, openblas_get_num_threads ());
+  json_builder_add_int_value (b, gill_gemm_threads ());
+  json_builder_set_member_name (b, "blas_core");
+  json_builder_add_string_value (b, openblas_get_corename ());
   json_builder_set_member_name (b, "blas_parallel");
   json_builder_add_int_value (b, openblas_get_parallel ());
   return b;

@@ -20,7 +20,7 @@ double  gill_bench_median       (double *values, gsize n);      /* sorts values 
 double  gill_bench_min          (const double *values, gsize n);
 gint64  gill_bench_peak_rss     (void);                         /* bytes (VmHWM) */
 gint64  gill_bench_current_rss  (void);                         /* bytes (VmRSS) */
-gchar  *gill_bench_machine      (void);                         /* "model name, N cores, X GiB" */
+gchar  *gill_bench_machine      (void);                         /* "model, N cores, X GiB, OpenBLAS K kernels" */
 /* a JsonBuilder already opened with {"benchmark": name, "machine": ..., "threads": ...} */
 JsonBuilder *gill_bench_json_begin (const gchar *name);
 /* adds peak_rss_bytes, closes the object and prints it as the last line of stdout */

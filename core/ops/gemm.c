@@ -1,10 +1,108 @@
-/* gemm.c — matrix products on OpenBLAS (cblas_sgemm, row-major). */
+/* gemm.c — matrix products on OpenBLAS (cblas_sgemm, row-major), threaded by gill's pool.
+ *
+ * OpenBLAS is told to run single-threaded the first time gill asks for threads; a large product
+ * is cut into one band of rows (or columns) per thread of gill's pool (core/ops/parallel.h), each
+ * band an independent single-threaded sgemm. So the process has one set of worker threads, which
+ * sleep between jobs, instead of OpenBLAS's spinning ones beside gill's (DESIGN.md: two pools
+ * must never fight over the cores). Every element is still one dot product over k in OpenBLAS's
+ * order: the cut changes no result. */
 #include "core/ops/gemm.h"
 
 #include <cblas.h>
 #include <string.h>
 
 #include "core/ops/convert.h"
+#include "core/ops/parallel.h"
+
+/* below this many multiply-adds a product runs on the calling thread alone */
+#define GEMM_PARALLEL_MACS (1 << 20)
+/* bands start at multiples of this (OpenBLAS's register tiles are 16 wide on AVX-512) */
+#define GEMM_BAND_ALIGN 16
+
+static gpointer
+gemm_threads_init (gpointer unused)
+{
+  (void) unused;
+  gint threads = MAX (openblas_get_num_threads (), 1);
+  openblas_set_num_threads (1);
+  return GINT_TO_POINTER (threads);
+}
+
+gint
+gill_gemm_threads (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  return GPOINTER_TO_INT (g_once (&once, gemm_threads_init, NULL));
+}
+
+static void
+sgemm (gboolean     trans_a,
+       gboolean     trans_b,
+       gint64       m,
+       gint64       n,
+       gint64       k,
+       float        alpha,
+       const float *a,
+       gint64       lda,
+       const float *b,
+       gint64       ldb,
+       float        beta,
+       float       *c,
+       gint64       ldc)
+{
+  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+               (blasint) m, (blasint) n, (blasint) k, alpha, a, (blasint) lda, b, (blasint) ldb, beta, c,
+               (blasint) ldc);
+}
+
+typedef struct
+{
+  gboolean trans_a, trans_b, by_rows;
+  gint64 m, n, k, lda, ldb, ldc;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} GemmJob;
+
+/* [lo, hi) of `size` for task t of n, on GEMM_BAND_ALIGN boundaries */
+static void
+band (gint64  size,
+      gint    task,
+      gint    n_tasks,
+      gint64 *lo,
+      gint64 *hi)
+{
+  gint64 units = (size + GEMM_BAND_ALIGN - 1) / GEMM_BAND_ALIGN;
+  *lo = MIN (size, units * task / n_tasks * GEMM_BAND_ALIGN);
+  *hi = MIN (size, units * (task + 1) / n_tasks * GEMM_BAND_ALIGN);
+}
+
+static void
+gemm_band (gint     task,
+           gint     n_tasks,
+           gpointer data)
+{
+  const GemmJob *j = data;
+  gint64 lo, hi;
+  if (j->by_rows)
+    {
+      /* rows [lo, hi) of C from rows of op(A): A's rows, or A's columns when transposed */
+      band (j->m, task, n_tasks, &lo, &hi);
+      const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
+      if (hi > lo)
+        sgemm (j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb, j->beta,
+               j->c + lo * j->ldc, j->ldc);
+    }
+  else
+    {
+      /* columns [lo, hi) of C from columns of op(B): B's columns, or B's rows when transposed */
+      band (j->n, task, n_tasks, &lo, &hi);
+      const float *b = j->trans_b ? j->b + lo * j->ldb : j->b + lo;
+      if (hi > lo)
+        sgemm (j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta,
+               j->c + lo, j->ldc);
+    }
+}
 
 void
 gill_gemm (gboolean     trans_a,
@@ -23,9 +121,17 @@ gill_gemm (gboolean     trans_a,
 {
   if (m == 0 || n == 0)
     return;
-  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-               (blasint) m, (blasint) n, (blasint) k, alpha, a, (blasint) lda, b, (blasint) ldb, beta, c,
-               (blasint) ldc);
+  gint threads = gill_gemm_threads ();
+  gint64 widest = MAX (m, n);
+  if (threads < 2 || m * n * k < GEMM_PARALLEL_MACS || widest < 2 * GEMM_BAND_ALIGN)
+    {
+      sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    }
+  /* cut the longer side: each band then repacks only the shorter operand */
+  GemmJob job = { trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
+  gint tasks = (gint) MIN (threads, widest / GEMM_BAND_ALIGN);
+  gill_parallel_run (tasks, gemm_band, &job);
 }
 
 void
@@ -64,10 +170,4 @@ gill_linear (const float      *x,
   if (bias)
     b = gill_tensor_as_f32 (bias, scratch + (w == scratch ? out * in : 0));
   gill_gemm_linear (x, rows, in, w, b, out, y);
-}
-
-gint
-gill_gemm_threads (void)
-{
-  return openblas_get_num_threads ();
 }

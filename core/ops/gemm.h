@@ -1,4 +1,5 @@
-/* gemm.h — the one entry point for matrix products in gill (fp32 OpenBLAS today).
+/* gemm.h — the one entry point for matrix products in gill (fp32 OpenBLAS today, threaded by
+ * gill's pool).
  *
  * Orientation: row-major everywhere. A PyTorch Linear weight is [out, in]; y = x W^T + b is
  * gill_gemm_linear with W used where it lies (CblasTrans), no transposed copy. Call sites never
@@ -45,7 +46,9 @@ void gill_linear         (const float      *x,
                           float            *y,
                           float            *scratch);
 
-/* threads the BLAS uses (the one pool of the process) */
+/* threads of the process's one pool (core/ops/parallel.h): OpenBLAS's thread count when first
+ * asked (OPENBLAS_NUM_THREADS, else the cores), after which OpenBLAS itself runs single-threaded
+ * and large products are cut into one band per thread */
 gint gill_gemm_threads   (void);
 
 G_END_DECLS

@@ -1,5 +1,5 @@
 /* parallel.c — gill's worker pool: a GThreadPool of gill_gemm_threads () - 1 exclusive workers,
- * created on first use and kept for the life of the process (like OpenBLAS's own pool). */
+ * created on first use and kept for the life of the process; the GEMMs run on it too. */
 #include "core/ops/parallel.h"
 
 #include "core/ops/gemm.h"

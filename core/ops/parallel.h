@@ -1,10 +1,10 @@
-/* parallel.h — the worker pool for gill's own kernels (fused matrix–vector products, widening).
+/* parallel.h — the worker pool: every thread gill runs besides the caller's.
  *
- * One threading story for the process (DESIGN.md): OpenBLAS (pthreads build) runs the GEMMs with
- * its own pool of gill_gemm_threads () threads; everything else that gill parallelises runs on
- * this pool, which has the same number of threads (the caller plus n - 1 GLib workers). The two
- * never run at once — a kernel on this pool does not call the BLAS and a GEMM is never issued from
- * inside a task — so the cores are never oversubscribed.
+ * One threading mechanism for the process (DESIGN.md): this pool of gill_gemm_threads () threads
+ * (the caller plus n - 1 GLib workers, which sleep between jobs) runs gill's own kernels (fused
+ * attention, matrix–vector products, widening) and the GEMMs too — OpenBLAS runs single-threaded
+ * inside each band of a product (core/ops/gemm.c). A call made from inside a task runs its tasks
+ * inline, so nothing ever waits on a busy worker and the cores are never oversubscribed.
  *
  *   gill_parallel_run (n, func, data)  calls func (i, n, data) for i = 0 .. n-1, task 0 on the
  *                                      calling thread, and returns when all have finished. */
