@@ -13,10 +13,8 @@
 
 G_BEGIN_DECLS
 
-/* fraction in [0, 1] of the whole job; stage a short untranslated word ("denoise", "decode") */
-typedef gboolean (*GillProgressFunc) (double       fraction,
-                                      const gchar *stage,
-                                      gpointer     user_data);
+/* GillProgressFunc (fraction in [0, 1] of the whole job, stage a short untranslated word such as
+ * "denoise") is public: core/gill.h, which error.h includes */
 
 /* calls func (NULL = never cancels); FALSE + GILL_ERROR_CANCELLED when it asks to stop */
 static inline gboolean

@@ -30,7 +30,7 @@
 #include "core/base/half.h"
 #include "core/cli/bench.h"
 #include "core/cli/cli.h"
-#include "core/cli/sd-run.h"
+#include "core/gill/sd-run.h"
 #include "core/models/unet.h"
 #include "core/models/vae.h"
 #include "core/ops/gemm.h"

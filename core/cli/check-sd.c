@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/base/error.h"
-#include "core/cli/sd-run.h"
+#include "core/gill/sd-run.h"
 #include "core/io/sd-names.h"
 #include "core/models/unet.h"
 #include "core/models/vae.h"

@@ -5,10 +5,7 @@
  * tower, as GILL does; printed are pooler_output (the post-LayerNorm class token GILL's
  * retrieval and captioning heads read) and image_embeds (after visual_projection, what CLIP
  * compares with text), optionally L2-normalised. The CLIP folder is --clip, else $GILL_CLIP,
- * else the configuration file's "clip" key.
- *
- * Like `check` and `bench` it uses core internals (core/gill/clip-model.h); the public API
- * (core/gill.h) has no CLIP calls yet. */
+ * else the configuration file's "clip" key. Only the public API (core/gill.h: GillClip). */
 #include "core/cli/embed-image.h"
 
 #include <math.h>
@@ -17,10 +14,8 @@
 
 #include <json-glib/json-glib.h>
 
-#include "core/base/error.h"
 #include "core/cli/cli.h"
 #include "core/gill.h"
-#include "core/gill/clip-model.h"
 
 static void
 normalize (float *v,
@@ -111,18 +106,19 @@ gill_cmd_embed_image (int argc, char **argv)
       return GILL_EXIT_FAILURE;
     }
 
-  g_autoptr (GillClipModel) model = gill_clip_model_open (clip_path, GILL_CLIP_TOWER_VISION, &error);
+  g_autoptr (GillClip) model = gill_clip_open (clip_path, &error);
   if (model == NULL)
     {
       gill_cli_print_error (error);
       return GILL_EXIT_FAILURE;
     }
-  if (model->vision->visual_projection == NULL)
+  gint64 d = gill_clip_get_pooled_dim (model), p = gill_clip_get_projection_dim (model);
+  if (p == 0)
     {
       if (output && want_projected)
         {
           fprintf (stderr, "gill: %s: the checkpoint has no visual_projection; use --output pooled or the full "
-                           "CLIPModel folder\n", clip);
+                           "CLIPModel folder\n", clip_path);
           return GILL_EXIT_FAILURE;
         }
       want_projected = FALSE;
@@ -130,19 +126,18 @@ gill_cmd_embed_image (int argc, char **argv)
 
   /* one image at a time through the batches, so that one bad file names itself and the
    * others still print */
-  gint64 d = model->vision_config.encoder.hidden_size, p = model->vision_config.projection_dim;
   g_autofree float *pooled = g_new (float, d * batch);
   g_autofree float *embeds = g_new (float, p * batch);
   for (int first = 1; first < argc; first += batch)
     {
       gint count = MIN (batch, argc - first);
-      if (!gill_clip_model_embed_files (model, (const gchar *const *) argv + first, count, count, pooled,
+      if (!gill_clip_embed_image_files (model, (const gchar *const *) argv + first, count, count, pooled,
                                         want_projected ? embeds : NULL, &error))
         {
           /* retry one by one to report exactly which files fail */
           g_clear_error (&error);
           for (gint i = 0; i < count; i++)
-            if (!gill_clip_model_embed_files (model, (const gchar *const *) argv + first + i, 1, 1, pooled + i * d,
+            if (!gill_clip_embed_image_files (model, (const gchar *const *) argv + first + i, 1, 1, pooled + i * d,
                                               want_projected ? embeds + i * p : NULL, &error))
               {
                 gill_cli_print_error (error);

@@ -6,8 +6,7 @@
  * $GILL_SD, else the configuration file's "sd" key. A single file has no tokenizer: give CLIP's
  * (--tokenizer, $GILL_CLIP_TOKENIZER). Progress goes to stderr; the PNG is written only when the
  * whole run succeeded (to a temporary name first, then renamed), so an error or Ctrl-C leaves
- * nothing behind. Like `check` and `bench` it uses core internals: core/gill.h has no SD calls
- * yet. */
+ * nothing behind. Only the public API (core/gill.h: GillStableDiffusion). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,12 +16,9 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
-#include "core/base/error.h"
 #include "core/cli/cli.h"
 #include "core/gill.h"
-#include "core/cli/sd-run.h"
 
 /* SIGINT asks the run to stop between steps (the callback returns FALSE) */
 static volatile sig_atomic_t interrupted = 0;
@@ -91,7 +87,7 @@ write_png (const gchar *path,
            GError     **error)
 {
   g_autofree guint8 *rgb = g_new (guint8, width * height * 3);
-  gill_sd_image_to_rgb8 (image, width * height * 3, rgb);
+  gill_stable_diffusion_image_to_rgb8 (image, width * height * 3, rgb);
   g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new_from_data (rgb, GDK_COLORSPACE_RGB, FALSE, 8, (int) width,
                                                            (int) height, (int) width * 3, NULL, NULL);
   g_autofree gchar *tmp = g_strconcat (path, ".XXXXXX", NULL);
@@ -183,16 +179,15 @@ gill_cmd_generate (int argc, char **argv)
       return GILL_EXIT_FAILURE;
     }
 
-  GillSdFilesOptions options = { ema, variant, NULL };
-  g_autoptr (GillSdFiles) files = gill_sd_files_open (sd_path, &options, &error);
-  if (files == NULL)
+  g_autoptr (GillStableDiffusion) model = gill_stable_diffusion_open (sd_path, ema, variant, &error);
+  if (model == NULL)
     {
       gill_cli_print_error (error);
       return GILL_EXIT_FAILURE;
     }
   Progress progress = { quiet, -1, NULL };
-  GillSdRunParams params;
-  gill_sd_run_params_default (&params);
+  GillStableDiffusionParams params;
+  gill_stable_diffusion_params_default (&params);
   params.scheduler = scheduler;
   params.n_steps = steps;
   params.guidance_scale = (float) guidance;
@@ -203,7 +198,7 @@ gill_cmd_generate (int argc, char **argv)
   params.tokenizer_dir = tokenizer;
   params.progress = report_progress;
   params.progress_data = &progress;
-  gill_sd_run_image_size (files, &params, &height, &width);
+  gill_stable_diffusion_get_image_size (model, &params, &height, &width);
 
   g_autofree float *image = g_try_new (float, height * width * 3);
   if (image == NULL)
@@ -212,7 +207,7 @@ gill_cmd_generate (int argc, char **argv)
       return GILL_EXIT_FAILURE;
     }
   void (*previous) (int) = signal (SIGINT, on_sigint);
-  gboolean ok = gill_sd_run_from_text (files, &params, prompt, image, &error);
+  gboolean ok = gill_stable_diffusion_generate_from_text (model, &params, prompt, image, &error);
   signal (SIGINT, previous);
   if (!quiet && progress.last_percent >= 0)
     fputc ('\n', stderr);

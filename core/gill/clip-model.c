@@ -1,4 +1,5 @@
-/* clip-model.c — opening CLIP checkpoints (see clip-model.h).
+/* clip-model.c — opening CLIP checkpoints (see clip-model.h), and the public GillClip over them
+ * (core/gill.h).
  *
  * Reference: transformers 4.30.2 CLIPModel / CLIPVisionModel / CLIPTextModel.from_pretrained
  * (config.json + weights), CLIPImageProcessor (preprocessor_config.json); diffusers 0.17.1
@@ -255,4 +256,60 @@ gill_clip_model_embed_files (GillClipModel      *model,
         return FALSE;
     }
   return TRUE;
+}
+
+/* ------------------------------------------------------------------ the public API (core/gill.h) */
+
+struct _GillClip
+{
+  GillClipModel *model;   /* the vision tower only */
+};
+
+GillClip *
+gill_clip_open (const gchar *path,
+                GError     **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  GillClipModel *model = gill_clip_model_open (path, GILL_CLIP_TOWER_VISION, error);
+  if (model == NULL)
+    return NULL;
+  GillClip *clip = g_new0 (GillClip, 1);
+  clip->model = model;
+  return clip;
+}
+
+void
+gill_clip_free (GillClip *clip)
+{
+  if (clip == NULL)
+    return;
+  g_clear_pointer (&clip->model, gill_clip_model_free);
+  g_free (clip);
+}
+
+gint64
+gill_clip_get_pooled_dim (const GillClip *clip)
+{
+  g_return_val_if_fail (clip != NULL, 0);
+  return clip->model->vision_config.encoder.hidden_size;
+}
+
+gint64
+gill_clip_get_projection_dim (const GillClip *clip)
+{
+  g_return_val_if_fail (clip != NULL, 0);
+  return clip->model->vision->visual_projection ? clip->model->vision_config.projection_dim : 0;
+}
+
+gboolean
+gill_clip_embed_image_files (GillClip           *clip,
+                             const gchar *const *files,
+                             gsize               n_files,
+                             gint                batch,
+                             float              *pooled,
+                             float              *embeds,
+                             GError            **error)
+{
+  g_return_val_if_fail (clip != NULL && files != NULL && batch > 0 && batch <= 256, FALSE);
+  return gill_clip_model_embed_files (clip->model, files, n_files, batch, pooled, embeds, error);
 }

@@ -1,5 +1,6 @@
-/* sd-run.c — Stable Diffusion end to end from the files, one part mapped at a time (sd-run.h). */
-#include "core/cli/sd-run.h"
+/* sd-run.c — Stable Diffusion end to end from the files, one part mapped at a time (sd-run.h),
+ * and the public GillStableDiffusion over it (core/gill.h). */
+#include "core/gill/sd-run.h"
 
 #include <string.h>
 
@@ -30,6 +31,14 @@ vae_factor (const GillSdFiles *files)
   return (gint64) 1 << MAX (blocks - 1, 0);
 }
 
+/* the prompt embeddings' width the UNet takes */
+static gint64
+cross_attention_dim (const GillSdFiles *files)
+{
+  JsonObject *unet = gill_sd_files_config (files, GILL_SD_PART_UNET);
+  return unet ? json_object_get_int_member_with_default (unet, "cross_attention_dim", 768) : 768;
+}
+
 void
 gill_sd_run_image_size (const GillSdFiles     *files,
                         const GillSdRunParams *params,
@@ -42,12 +51,24 @@ gill_sd_run_image_size (const GillSdFiles     *files,
   *width = params->width > 0 ? params->width : sample * vae_factor (files);
 }
 
-/* check_inputs before anything is mapped: the size must be a multiple of the VAE factor */
-static gboolean
-check_size (const GillSdFiles     *files,
-            const GillSdRunParams *params,
-            GError               **error)
+static GillScheduler *
+make_scheduler (const GillSdFiles     *files,
+                const GillSdRunParams *params,
+                GError               **error)
 {
+  return gill_scheduler_new_from_json (gill_sd_files_scheduler_config (files), params->scheduler, error);
+}
+
+/* check_inputs before anything is mapped: the scheduler and its step count must be known, the
+ * size a multiple of the VAE factor */
+static gboolean
+check_inputs (const GillSdFiles     *files,
+              const GillSdRunParams *params,
+              GError               **error)
+{
+  g_autoptr (GillScheduler) scheduler = make_scheduler (files, params, error);
+  if (scheduler == NULL || !gill_scheduler_set_timesteps (scheduler, params->n_steps, error))
+    return FALSE;
   gint64 height, width, f = vae_factor (files);
   gill_sd_run_image_size (files, params, &height, &width);
   if (height % f == 0 && width % f == 0 && height >= f && width >= f)
@@ -124,14 +145,6 @@ encode_texts (GillSdFiles           *files,
 }
 
 /* ------------------------------------------------------------------ UNet, VAE */
-
-static GillScheduler *
-make_scheduler (const GillSdFiles     *files,
-                const GillSdRunParams *params,
-                GError               **error)
-{
-  return gill_scheduler_new_from_json (gill_sd_files_scheduler_config (files), params->scheduler, error);
-}
 
 static gboolean
 denoise_and_decode (GillSdFiles           *files,
@@ -214,11 +227,9 @@ gill_sd_run_from_embeddings (GillSdFiles           *files,
 {
   g_return_val_if_fail (files != NULL && params != NULL && prompt_embeds != NULL && image != NULL, FALSE);
   g_autofree float *uncond = NULL;
-  gint64 hidden = 0;
-  if (!check_size (files, params, error))
+  if (!check_inputs (files, params, error))
     return FALSE;
-  JsonObject *unet = gill_sd_files_config (files, GILL_SD_PART_UNET);
-  hidden = json_object_get_int_member_with_default (unet, "cross_attention_dim", 768);
+  gint64 hidden = cross_attention_dim (files);
   if (params->guidance_scale > 1.0f && params->negative_embeds == NULL)
     {
       /* negative_prompt_embeds: the text encoder on the negative prompt padded to n_ctx */
@@ -247,10 +258,133 @@ gill_sd_run_from_text (GillSdFiles           *files,
   float *embeds[2] = { NULL, NULL };
   gint64 hidden = 0;
   gsize n_texts = params->guidance_scale > 1.0f ? 2 : 1;
-  gboolean ok = check_size (files, params, error)
+  gboolean ok = check_inputs (files, params, error)
                 && encode_texts (files, params, texts, embeds, n_texts, GILL_CLIP_MAX_LENGTH, &hidden, error)
                 && denoise_and_decode (files, params, embeds[0], embeds[1], GILL_CLIP_MAX_LENGTH, hidden, image, error);
   g_free (embeds[0]);
   g_free (embeds[1]);
   return ok;
+}
+
+/* ------------------------------------------------------------------ the public API (core/gill.h) */
+
+struct _GillStableDiffusion
+{
+  GillSdFiles *files;   /* the configs; parts mapped per phase */
+};
+
+void
+gill_stable_diffusion_params_default (GillStableDiffusionParams *params)
+{
+  g_return_if_fail (params != NULL);
+  GillSdRunParams run;
+  gill_sd_run_params_default (&run);
+  *params = (GillStableDiffusionParams) {
+    .scheduler = run.scheduler,
+    .n_steps = run.n_steps,
+    .guidance_scale = run.guidance_scale,
+    .height = run.height,
+    .width = run.width,
+    .seed = run.seed,
+    .negative_prompt = run.negative_prompt,
+    .tokenizer_dir = run.tokenizer_dir,
+  };
+}
+
+/* the public params as sd-run's (no given latents, negative embeddings or step callback) */
+static void
+run_params_from_public (const GillStableDiffusionParams *params,
+                        GillSdRunParams                 *run)
+{
+  gill_sd_run_params_default (run);
+  run->scheduler = params->scheduler;
+  run->n_steps = params->n_steps;
+  run->guidance_scale = params->guidance_scale;
+  run->height = params->height;
+  run->width = params->width;
+  run->seed = params->seed;
+  run->negative_prompt = params->negative_prompt;
+  run->tokenizer_dir = params->tokenizer_dir;
+  run->progress = params->progress;
+  run->progress_data = params->progress_data;
+}
+
+GillStableDiffusion *
+gill_stable_diffusion_open (const gchar *path,
+                            gboolean     use_ema,
+                            const gchar *variant,
+                            GError     **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  GillSdFilesOptions options = { use_ema, variant, NULL };
+  GillSdFiles *files = gill_sd_files_open (path, &options, error);
+  if (files == NULL)
+    return NULL;
+  GillStableDiffusion *sd = g_new0 (GillStableDiffusion, 1);
+  sd->files = files;
+  return sd;
+}
+
+void
+gill_stable_diffusion_free (GillStableDiffusion *sd)
+{
+  if (sd == NULL)
+    return;
+  g_clear_pointer (&sd->files, gill_sd_files_free);
+  g_free (sd);
+}
+
+void
+gill_stable_diffusion_get_image_size (const GillStableDiffusion       *sd,
+                                      const GillStableDiffusionParams *params,
+                                      gint64                          *height,
+                                      gint64                          *width)
+{
+  g_return_if_fail (sd != NULL && params != NULL && height != NULL && width != NULL);
+  GillSdRunParams run;
+  run_params_from_public (params, &run);
+  gill_sd_run_image_size (sd->files, &run, height, width);
+}
+
+gint64
+gill_stable_diffusion_get_embedding_dim (const GillStableDiffusion *sd)
+{
+  g_return_val_if_fail (sd != NULL, 0);
+  return cross_attention_dim (sd->files);
+}
+
+gboolean
+gill_stable_diffusion_generate_from_text (GillStableDiffusion             *sd,
+                                          const GillStableDiffusionParams *params,
+                                          const gchar                     *prompt,
+                                          float                           *image,
+                                          GError                         **error)
+{
+  g_return_val_if_fail (sd != NULL && params != NULL && prompt != NULL && image != NULL, FALSE);
+  GillSdRunParams run;
+  run_params_from_public (params, &run);
+  return gill_sd_run_from_text (sd->files, &run, prompt, image, error);
+}
+
+gboolean
+gill_stable_diffusion_generate_from_embeddings (GillStableDiffusion             *sd,
+                                                const GillStableDiffusionParams *params,
+                                                const float                     *prompt_embeds,
+                                                gint64                           n_ctx,
+                                                float                           *image,
+                                                GError                         **error)
+{
+  g_return_val_if_fail (sd != NULL && params != NULL && prompt_embeds != NULL && n_ctx > 0 && image != NULL, FALSE);
+  GillSdRunParams run;
+  run_params_from_public (params, &run);
+  return gill_sd_run_from_embeddings (sd->files, &run, prompt_embeds, n_ctx, image, error);
+}
+
+void
+gill_stable_diffusion_image_to_rgb8 (const float *image,
+                                     gsize        n_values,
+                                     guint8      *rgb)
+{
+  g_return_if_fail (image != NULL && rgb != NULL);
+  gill_sd_image_to_rgb8 (image, n_values, rgb);
 }

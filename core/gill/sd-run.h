@@ -3,8 +3,9 @@
  * What `gill generate` and `gill check` (sd.pipeline) share: open the configs (core/io/sd-names),
  * then for each phase map that part's weights, bind, run, unmap — text encoder (negative and
  * positive prompts), UNet (the denoising loop), VAE (decode) — so the peak resident set is one
- * model's weights plus its activations. Like check and bench it uses core internals; the public
- * API (core/gill.h) has no SD calls yet.
+ * model's weights plus its activations. GillStableDiffusion (core/gill.h) is the public face of
+ * this file; `gill check` and `gill bench` call it directly for what the public API leaves out
+ * (given latents, cached negative embeddings, a per-step callback).
  *
  *   g_autoptr (GillSdFiles) files = gill_sd_files_open ("/models/sd15", NULL, &error);
  *   GillSdRunParams params;
