@@ -16,7 +16,7 @@
 #include "core/models/opt.h"
 
 /* an OPT model opened for one case: the folder, its weights and the GILL checkpoint rows */
-typedef struct
+typedef struct _GillCheckOptModel
 {
   GillHfFolder *hf;
   GillTensorList *checkpoint; /* GILL's pretrained_ckpt.pth.tar, or NULL */
@@ -375,6 +375,26 @@ run_opt_kv_cache (const GillCheckCase *c,
   gill_check_results_set_tensor (out, "logits_incremental_first", first);
   gill_check_results_set_tensor (out, "logits_incremental_last", last);
   return TRUE;
+}
+
+/* for other rooms (gill.load): the case's OPT model, GILL's LM in a GILL folder */
+GillCheckOptModel *
+gill_check_opt_model_open (const GillCheckCase *c,
+                           GError             **error)
+{
+  return case_model_open (c, error);
+}
+
+const GillOptWeights *
+gill_check_opt_model_weights (const GillCheckOptModel *model)
+{
+  return model->weights;
+}
+
+void
+gill_check_opt_model_free (GillCheckOptModel *model)
+{
+  case_model_free (model);
 }
 
 const GillCheckKind gill_check_kinds_opt[] = {

@@ -37,6 +37,7 @@ static const GillCheckKind *const registries[] = {
   gill_check_kinds_opt,
   gill_check_kinds_clip,
   gill_check_kinds_sd,
+  gill_check_kinds_gill,
 };
 
 /* ------------------------------------------------------------------ results */

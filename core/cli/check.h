@@ -11,6 +11,7 @@
 
 #include "core/base/tensor.h"
 #include "core/io/tensors.h"
+#include "core/models/opt.h"
 
 G_BEGIN_DECLS
 
@@ -99,6 +100,15 @@ void        gill_check_results_set_strings (GillCheckResults *out,
                                             const gchar * const *values,
                                             gsize             n);       /* JSON list of strings */
 
+/* check-opt.c, for other rooms: the case's OPT model (its `model` key, or in a GILL folder GILL's
+ * LM after load_gill's embedding resize) */
+typedef struct _GillCheckOptModel GillCheckOptModel;
+
+GillCheckOptModel    *gill_check_opt_model_open    (const GillCheckCase     *c,
+                                                    GError                 **error);
+const GillOptWeights *gill_check_opt_model_weights (const GillCheckOptModel *model);
+void                  gill_check_opt_model_free    (GillCheckOptModel       *model);
+
 /* the registries of each room's kinds (check-<room>.c); each ends with { NULL } */
 extern const GillCheckKind gill_check_kinds_io[];
 extern const GillCheckKind gill_check_kinds_text[];
@@ -107,6 +117,7 @@ extern const GillCheckKind gill_check_kinds_sched[];
 extern const GillCheckKind gill_check_kinds_opt[];
 extern const GillCheckKind gill_check_kinds_clip[];
 extern const GillCheckKind gill_check_kinds_sd[];
+extern const GillCheckKind gill_check_kinds_gill[];
 
 int gill_cmd_check (int argc, char **argv);
 
