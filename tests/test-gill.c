@@ -1,11 +1,13 @@
 /* test-gill.c — opening a GILL folder (core/gill/gill-model.h): what tiny-gill gives, and the
  * errors for a missing checkpoint, a tensor whose shape disagrees with model_args.json, a broken
- * model_args.json and a decision head of the wrong shape. */
+ * model_args.json and a decision head of the wrong shape; gill_generate's refusals of bad calls
+ * (core/gill/gill-generate.h) and GILL's truncate_caption. */
 #include <string.h>
 
 #include <glib/gstdio.h>
 
 #include "core/base/error.h"
+#include "core/gill/gill-generate.h"
 #include "core/gill/gill-model.h"
 
 static gchar *
@@ -171,6 +173,110 @@ test_decision_wrong_shape (void)
   g_assert_nonnull (strstr (error->message, "1.weight"));
 }
 
+/* ------------------------------------------------------------------ gill_generate */
+
+/* tiny-gill with OPT's tokenizer and a stand-in LM of the right width: enough for the checks
+ * gill_generate makes before it runs anything */
+typedef struct
+{
+  GillModel *gill;
+  GillOptTokenizer *tok;
+  GillOptWeights lm;
+  GillGenerateModels models;
+  GillGenerateParams params;
+} Generate;
+
+static gboolean
+generate_setup (Generate *t)
+{
+  g_autofree gchar *folder = fixture ("tiny-gill");
+  g_autofree gchar *tokenizer = fixture ("tokenizers/opt");
+  if (folder == NULL)
+    return FALSE;
+  memset (t, 0, sizeof *t);
+  g_assert_nonnull (t->gill = gill_model_open (folder, NULL));
+  g_assert_nonnull (t->tok = gill_opt_tokenizer_load (tokenizer, NULL));
+  gill_opt_tokenizer_add_gill_tokens (t->tok);
+  t->lm.config.n_word_embd = t->gill->lm_dim;
+  t->lm.n_vocab = 50274;
+  t->models = (GillGenerateModels){ .gill = t->gill, .lm = &t->lm, .tokenizer = t->tok };
+  gill_generate_params_default (&t->params);
+  t->params.num_words = 4;
+  return TRUE;
+}
+
+static void
+generate_teardown (Generate *t)
+{
+  gill_model_free (t->gill);
+  gill_opt_tokenizer_free (t->tok);
+}
+
+static void
+assert_refused (Generate *t, const GillGeneratePart *parts, gsize n, gint code, const gchar *words)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GillGeneration) g = gill_generate (&t->models, parts, n, &t->params, &error);
+  g_assert_null (g);
+  g_assert_error (error, GILL_ERROR, code);
+  g_assert_nonnull (strstr (error->message, words));
+}
+
+static void
+test_generate_bad_calls (void)
+{
+  Generate t;
+  if (!generate_setup (&t))
+    return;
+  const GillGeneratePart text[] = { { .text = "a dog" } };
+  t.params.num_words = 0;
+  assert_refused (&t, text, 1, GILL_ERROR_INVALID_ARGUMENT, "num_words");
+  t.params.num_words = 4;
+  t.params.temperature = 0.7f;
+  assert_refused (&t, text, 1, GILL_ERROR_UNSUPPORTED, "greedy");
+  t.params.temperature = 0.0f;
+  t.params.top_p = 0.95f;
+  assert_refused (&t, text, 1, GILL_ERROR_UNSUPPORTED, "greedy");
+  t.params.top_p = 1.0f;
+  /* no text part (the reference crashes on an image-only prompt), an empty part, a double part */
+  g_autoptr (GillImage) image = gill_image_new (8, 8, 3);
+  const GillGeneratePart image_only[] = { { .image = image } };
+  assert_refused (&t, image_only, 1, GILL_ERROR_INVALID_ARGUMENT, "no text part");
+  assert_refused (&t, NULL, 0, GILL_ERROR_INVALID_ARGUMENT, "no text part");
+  const GillGeneratePart empty[] = { { .text = "a" }, { 0 } };
+  assert_refused (&t, empty, 2, GILL_ERROR_INVALID_ARGUMENT, "part 1");
+  const GillGeneratePart both[] = { { .text = "a", .image = image } };
+  assert_refused (&t, both, 1, GILL_ERROR_INVALID_ARGUMENT, "part 0");
+  /* an image without CLIP */
+  const GillGeneratePart image_text[] = { { .image = image }, { .text = "like this" } };
+  assert_refused (&t, image_text, 2, GILL_ERROR_INVALID_ARGUMENT, "CLIP");
+  /* an LM whose width is not GILL's */
+  t.lm.config.n_word_embd = t.gill->lm_dim + 1;
+  assert_refused (&t, text, 1, GILL_ERROR_SHAPE, "wide");
+  t.lm.config.n_word_embd = t.gill->lm_dim;
+  /* [IMG] ids beyond the LM's vocabulary (no resized embeddings) */
+  t.lm.n_vocab = 50265;
+  assert_refused (&t, text, 1, GILL_ERROR_SHAPE, "[IMG0]");
+  generate_teardown (&t);
+}
+
+static void
+test_truncate_caption (void)
+{
+  const gchar *cases[][2] = {
+    { " a dog. And a cat.", " a dog." },
+    { "\n\n a dog\n a cat.\n", " a dog\n" },
+    { " no stop", " no stop" },
+    { "\n\n", "" },
+    { "", "" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *got = gill_generate_truncate_caption (cases[i][0]);
+      g_assert_cmpstr (got, ==, cases[i][1]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -180,5 +286,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gill/open/misshapen-tensor", test_misshapen_tensor);
   g_test_add_func ("/gill/open/bad-model-args", test_bad_model_args);
   g_test_add_func ("/gill/decision/missing-tensor", test_decision_wrong_shape);
+  g_test_add_func ("/gill/generate/bad-calls", test_generate_bad_calls);
+  g_test_add_func ("/gill/generate/truncate-caption", test_truncate_caption);
   return g_test_run ();
 }
