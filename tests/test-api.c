@@ -8,20 +8,9 @@
 #include <json-glib/json-glib.h>
 
 #include "core/gill.h"
+#include "fixture.h"
 
 /* ------------------------------------------------------------------ helpers */
-
-static gchar *
-fixture (const gchar *relative)
-{
-  const gchar *root = g_getenv ("GILL_FIXTURES");
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("GILL_FIXTURES is not set: run through meson test");
-      return NULL;
-    }
-  return g_build_filename (root, relative, NULL);
-}
 
 /* an F32 tensor of a safetensors file, read without libgill: u64 header length, JSON header,
  * data; (transfer full), *n its element count */

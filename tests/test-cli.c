@@ -5,6 +5,8 @@
 
 #include <glib/gstdio.h>
 
+#include "fixture.h"
+
 typedef struct
 {
   gint status;
@@ -40,18 +42,6 @@ run_gill (Run *r, ...)
                                &wait_status, &error));
   g_assert_no_error (error);
   r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128;
-}
-
-static gchar *
-fixture (const gchar *relative)
-{
-  const gchar *root = g_getenv ("GILL_FIXTURES");
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("GILL_FIXTURES is not set: run through meson test");
-      return NULL;
-    }
-  return g_build_filename (root, relative, NULL);
 }
 
 static void

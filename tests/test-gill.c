@@ -9,18 +9,7 @@
 #include "core/base/error.h"
 #include "core/gill/gill-generate.h"
 #include "core/gill/gill-model.h"
-
-static gchar *
-fixture (const gchar *relative)
-{
-  const gchar *root = g_getenv ("GILL_FIXTURES");
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("GILL_FIXTURES is not set: run through meson test");
-      return NULL;
-    }
-  return g_build_filename (root, relative, NULL);
-}
+#include "fixture.h"
 
 /* a temporary GILL folder with these files copied from tiny-gill and model_args.json replaced
  * by args when args is not NULL */

@@ -12,23 +12,12 @@
 #include "core/image/image.h"
 #include "core/image/preprocess.h"
 #include "core/image/resize.h"
+#include "fixture.h"
 
 static gchar *
 data_path (const gchar *name)
 {
   return g_test_build_filename (G_TEST_DIST, "image", name, NULL);
-}
-
-static gchar *
-fixture (const gchar *relative)
-{
-  const gchar *root = g_getenv ("GILL_FIXTURES");
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("GILL_FIXTURES is not set: run through meson test");
-      return NULL;
-    }
-  return g_build_filename (root, relative, NULL);
 }
 
 /* a binary PPM (P6, maxval 255) as written by Pillow */

@@ -13,18 +13,7 @@
 #include "core/models/opt-decode.h"
 #include "core/models/opt.h"
 #include "core/ops/matvec.h"
-
-static gchar *
-fixture (const gchar *relative)
-{
-  const gchar *root = g_getenv ("GILL_FIXTURES");
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("GILL_FIXTURES is not set: run through meson test");
-      return NULL;
-    }
-  return g_build_filename (root, relative, NULL);
-}
+#include "fixture.h"
 
 static JsonObject *
 parse_object (const gchar *text)

@@ -19,20 +19,9 @@
 #include "core/models/vae.h"
 #include "core/ops/attention.h"
 #include "core/ops/conv.h"
+#include "fixture.h"
 
 /* ------------------------------------------------------------------ helpers */
-
-static gchar *
-fixture (const gchar *relative)
-{
-  const gchar *root = g_getenv ("GILL_FIXTURES");
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("GILL_FIXTURES is not set: run through meson test");
-      return NULL;
-    }
-  return g_build_filename (root, relative, NULL);
-}
 
 static float
 uniform (guint64 *s)

@@ -7,18 +7,7 @@
 #include "core/base/error.h"
 #include "core/io/folder.h"
 #include "core/io/store.h"
-
-static gchar *
-fixture (const gchar *relative)
-{
-  const gchar *root = g_getenv ("GILL_FIXTURES");
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("GILL_FIXTURES is not set: run through meson test");
-      return NULL;
-    }
-  return g_build_filename (root, relative, NULL);
-}
+#include "fixture.h"
 
 static void
 test_fp16_bin_shards (void)
