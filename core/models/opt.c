@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/base/error.h"
+#include "core/io/json-config.h"
 #include "core/ops/convert.h"
 #include "core/ops/gemm.h"
 #include "core/ops/nn.h"
@@ -26,64 +27,6 @@
 #define OPT_MASK_MIN (-FLT_MAX)
 
 /* ------------------------------------------------------------------ config */
-
-static gboolean
-config_int (JsonObject  *json,
-            const gchar *file,
-            const gchar *key,
-            gint64       fallback,
-            gint64      *out,
-            GError     **error)
-{
-  JsonNode *node = json_object_get_member (json, key);
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    {
-      *out = fallback;
-      return TRUE;
-    }
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_FORMAT, "%s: key '%s' is not an integer; is this an OPT config.json?",
-                   file, key);
-      return FALSE;
-    }
-  *out = json_node_get_int (node);
-  return TRUE;
-}
-
-static gboolean
-config_bool (JsonObject  *json,
-             const gchar *file,
-             const gchar *key,
-             gboolean     fallback,
-             gboolean    *out,
-             GError     **error)
-{
-  JsonNode *node = json_object_get_member (json, key);
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    {
-      *out = fallback;
-      return TRUE;
-    }
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    {
-      g_set_error (error, GILL_ERROR, GILL_ERROR_FORMAT, "%s: key '%s' is not true or false; is this an OPT config.json?",
-                   file, key);
-      return FALSE;
-    }
-  *out = json_node_get_boolean (node);
-  return TRUE;
-}
-
-static const gchar *
-config_string (JsonObject  *json,
-               const gchar *key)
-{
-  JsonNode *node = json_object_get_member (json, key);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
 
 static gboolean
 config_positive (const gchar *file,
@@ -110,27 +53,27 @@ gill_opt_config_from_json (JsonObject     *json,
   gboolean remove_final = FALSE;
   gint64 word_embed = -1;
 
-  const gchar *model_type = config_string (json, "model_type");
+  const gchar *model_type = gill_json_config_string (json, "model_type");
   if (model_type && g_strcmp0 (model_type, "opt") != 0)
     {
       g_set_error (error, GILL_ERROR, GILL_ERROR_UNSUPPORTED,
                    "%s: key 'model_type' is \"%s\"; gill's language model is OPT (\"opt\")", file, model_type);
       return FALSE;
     }
-  if (!config_int (json, file, "vocab_size", 50272, &c.vocab_size, error)
-      || !config_int (json, file, "hidden_size", 768, &c.n_embd, error)
-      || !config_int (json, file, "num_hidden_layers", 12, &c.n_layer, error)
-      || !config_int (json, file, "num_attention_heads", 12, &c.n_head, error)
-      || !config_int (json, file, "ffn_dim", 3072, &c.n_ffn, error)
-      || !config_int (json, file, "max_position_embeddings", 2048, &c.n_ctx, error)
-      || !config_int (json, file, "word_embed_proj_dim", -1, &word_embed, error)
-      || !config_bool (json, file, "do_layer_norm_before", TRUE, &c.layer_norm_before, error)
-      || !config_bool (json, file, "_remove_final_layer_norm", FALSE, &remove_final, error)
-      || !config_bool (json, file, "enable_bias", TRUE, &c.bias, error)
-      || !config_bool (json, file, "layer_norm_elementwise_affine", TRUE, &c.layer_norm_affine, error)
-      || !config_int (json, file, "pad_token_id", 1, &c.pad_token_id, error)
-      || !config_int (json, file, "bos_token_id", 2, &c.bos_token_id, error)
-      || !config_int (json, file, "eos_token_id", 2, &c.eos_token_id, error))
+  if (!gill_json_config_int (json, file, "vocab_size", 50272, &c.vocab_size, error)
+      || !gill_json_config_int (json, file, "hidden_size", 768, &c.n_embd, error)
+      || !gill_json_config_int (json, file, "num_hidden_layers", 12, &c.n_layer, error)
+      || !gill_json_config_int (json, file, "num_attention_heads", 12, &c.n_head, error)
+      || !gill_json_config_int (json, file, "ffn_dim", 3072, &c.n_ffn, error)
+      || !gill_json_config_int (json, file, "max_position_embeddings", 2048, &c.n_ctx, error)
+      || !gill_json_config_int (json, file, "word_embed_proj_dim", -1, &word_embed, error)
+      || !gill_json_config_bool (json, file, "do_layer_norm_before", TRUE, &c.layer_norm_before, error)
+      || !gill_json_config_bool (json, file, "_remove_final_layer_norm", FALSE, &remove_final, error)
+      || !gill_json_config_bool (json, file, "enable_bias", TRUE, &c.bias, error)
+      || !gill_json_config_bool (json, file, "layer_norm_elementwise_affine", TRUE, &c.layer_norm_affine, error)
+      || !gill_json_config_int (json, file, "pad_token_id", 1, &c.pad_token_id, error)
+      || !gill_json_config_int (json, file, "bos_token_id", 2, &c.bos_token_id, error)
+      || !gill_json_config_int (json, file, "eos_token_id", 2, &c.eos_token_id, error))
     return FALSE;
   c.n_word_embd = word_embed < 0 ? c.n_embd : word_embed;
   c.final_layer_norm = c.layer_norm_before && !remove_final;
@@ -151,7 +94,7 @@ gill_opt_config_from_json (JsonObject     *json,
       return FALSE;
     }
 
-  const gchar *act = config_string (json, "activation_function");
+  const gchar *act = gill_json_config_string (json, "activation_function");
   if (act == NULL && json_object_has_member (json, "activation_function"))
     {
       g_set_error (error, GILL_ERROR, GILL_ERROR_FORMAT, "%s: key 'activation_function' is not a string", file);

@@ -22,45 +22,6 @@
 
 G_BEGIN_DECLS
 
-/* ------------------------------------------------------------------ config.json members */
-
-/* absent or null -> fallback; another type -> FORMAT naming the file and the key */
-gboolean     gill_sd_config_int      (JsonObject   *json,
-                                      const gchar  *file,
-                                      const gchar  *key,
-                                      gint64        fallback,
-                                      gint64       *out,
-                                      GError      **error);
-gboolean     gill_sd_config_double   (JsonObject   *json,
-                                      const gchar  *file,
-                                      const gchar  *key,
-                                      double        fallback,
-                                      double       *out,
-                                      GError      **error);
-gboolean     gill_sd_config_bool     (JsonObject   *json,
-                                      const gchar  *file,
-                                      const gchar  *key,
-                                      gboolean      fallback,
-                                      gboolean     *out,
-                                      GError      **error);
-/* the string, or NULL when absent, null or not a string */
-const gchar *gill_sd_config_string   (JsonObject   *json,
-                                      const gchar  *key);
-/* a list of 1..max integers into out (absent: *n_out = 0, TRUE); a single integer counts as a
- * list of one (diffusers accepts both for attention_head_dim) */
-gboolean     gill_sd_config_ints     (JsonObject   *json,
-                                      const gchar  *file,
-                                      const gchar  *key,
-                                      gint64       *out,
-                                      gint64        max,
-                                      gint64       *n_out,
-                                      GError      **error);
-/* a list of strings (absent: an empty list); (transfer full) */
-gchar      **gill_sd_config_strings  (JsonObject   *json,
-                                      const gchar  *file,
-                                      const gchar  *key,
-                                      GError      **error);
-
 /* ------------------------------------------------------------------ scratch */
 
 typedef struct

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/base/error.h"
+#include "core/io/json-config.h"
 #include "core/ops/conv.h"
 #include "core/ops/gemm.h"
 #include "core/ops/nn.h"
@@ -65,7 +66,7 @@ config_require_string (JsonObject  *json,
   JsonNode *node = json_object_get_member (json, key);
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
-  const gchar *value = gill_sd_config_string (json, key);
+  const gchar *value = gill_json_config_string (json, key);
   if (wanted != NULL && g_strcmp0 (value, wanted) == 0)
     return TRUE;
   g_set_error (error, GILL_ERROR, GILL_ERROR_UNSUPPORTED, "%s: '%s' is %s; only %s (Stable Diffusion 1.x) is supported",
@@ -80,7 +81,7 @@ config_require_false (JsonObject  *json,
                       GError     **error)
 {
   gboolean value;
-  if (!gill_sd_config_bool (json, file, key, FALSE, &value, error))
+  if (!gill_json_config_bool (json, file, key, FALSE, &value, error))
     return FALSE;
   if (!value)
     return TRUE;
@@ -101,20 +102,21 @@ gill_unet_config_from_json (JsonObject     *json,
   gill_unet_config_default (&c);
   gint64 n = 0, n_heads = 0, downsample_padding = 1;
   double eps = c.norm_eps, shift = c.freq_shift, mid_scale = 1.0;
-  if (!gill_sd_config_int (json, file, "in_channels", c.in_channels, &c.in_channels, error)
-      || !gill_sd_config_int (json, file, "out_channels", c.out_channels, &c.out_channels, error)
-      || !gill_sd_config_ints (json, file, "block_out_channels", c.block_out_channels, GILL_UNET_MAX_BLOCKS, &n, error)
-      || !gill_sd_config_int (json, file, "layers_per_block", c.layers_per_block, &c.layers_per_block, error)
-      || !gill_sd_config_int (json, file, "cross_attention_dim", c.cross_attention_dim, &c.cross_attention_dim, error)
-      || !gill_sd_config_int (json, file, "norm_num_groups", c.norm_num_groups, &c.norm_num_groups, error)
-      || !gill_sd_config_double (json, file, "norm_eps", eps, &eps, error)
-      || !gill_sd_config_bool (json, file, "flip_sin_to_cos", c.flip_sin_to_cos, &c.flip_sin_to_cos, error)
-      || !gill_sd_config_double (json, file, "freq_shift", shift, &shift, error)
-      || !gill_sd_config_bool (json, file, "use_linear_projection", FALSE, &c.use_linear_projection, error)
-      || !gill_sd_config_int (json, file, "sample_size", c.sample_size, &c.sample_size, error)
-      || !gill_sd_config_ints (json, file, "attention_head_dim", c.n_head, GILL_UNET_MAX_BLOCKS, &n_heads, error)
-      || !gill_sd_config_double (json, file, "mid_block_scale_factor", 1.0, &mid_scale, error)
-      || !gill_sd_config_int (json, file, "downsample_padding", 1, &downsample_padding, error))
+  if (!gill_json_config_int (json, file, "in_channels", c.in_channels, &c.in_channels, error)
+      || !gill_json_config_int (json, file, "out_channels", c.out_channels, &c.out_channels, error)
+      || !gill_json_config_ints (json, file, "block_out_channels", c.block_out_channels, GILL_UNET_MAX_BLOCKS, &n,
+                                 error)
+      || !gill_json_config_int (json, file, "layers_per_block", c.layers_per_block, &c.layers_per_block, error)
+      || !gill_json_config_int (json, file, "cross_attention_dim", c.cross_attention_dim, &c.cross_attention_dim, error)
+      || !gill_json_config_int (json, file, "norm_num_groups", c.norm_num_groups, &c.norm_num_groups, error)
+      || !gill_json_config_double (json, file, "norm_eps", eps, &eps, error)
+      || !gill_json_config_bool (json, file, "flip_sin_to_cos", c.flip_sin_to_cos, &c.flip_sin_to_cos, error)
+      || !gill_json_config_double (json, file, "freq_shift", shift, &shift, error)
+      || !gill_json_config_bool (json, file, "use_linear_projection", FALSE, &c.use_linear_projection, error)
+      || !gill_json_config_int (json, file, "sample_size", c.sample_size, &c.sample_size, error)
+      || !gill_json_config_ints (json, file, "attention_head_dim", c.n_head, GILL_UNET_MAX_BLOCKS, &n_heads, error)
+      || !gill_json_config_double (json, file, "mid_block_scale_factor", 1.0, &mid_scale, error)
+      || !gill_json_config_int (json, file, "downsample_padding", 1, &downsample_padding, error))
     return FALSE;
   if (n > 0)
     c.n_blocks = n;
@@ -138,10 +140,10 @@ gill_unet_config_from_json (JsonObject     *json,
     return FALSE;
   gint64 kernel_in = 3, kernel_out = 3, num_class = 0, proj_dim = 0;
   JsonNode *only_cross = json_object_get_member (json, "only_cross_attention");
-  if (!gill_sd_config_int (json, file, "conv_in_kernel", 3, &kernel_in, error)
-      || !gill_sd_config_int (json, file, "conv_out_kernel", 3, &kernel_out, error)
-      || !gill_sd_config_int (json, file, "num_class_embeds", 0, &num_class, error)
-      || !gill_sd_config_int (json, file, "time_cond_proj_dim", 0, &proj_dim, error))
+  if (!gill_json_config_int (json, file, "conv_in_kernel", 3, &kernel_in, error)
+      || !gill_json_config_int (json, file, "conv_out_kernel", 3, &kernel_out, error)
+      || !gill_json_config_int (json, file, "num_class_embeds", 0, &num_class, error)
+      || !gill_json_config_int (json, file, "time_cond_proj_dim", 0, &proj_dim, error))
     return FALSE;
   if (kernel_in != 3 || kernel_out != 3 || num_class != 0 || proj_dim != 0 || mid_scale != 1.0
       || downsample_padding != 1
@@ -155,8 +157,8 @@ gill_unet_config_from_json (JsonObject     *json,
     }
 
   /* block types: cross-attention or plain, one per level, mirrored going up */
-  g_auto (GStrv) down = gill_sd_config_strings (json, file, "down_block_types", error);
-  g_auto (GStrv) up = down ? gill_sd_config_strings (json, file, "up_block_types", error) : NULL;
+  g_auto (GStrv) down = gill_json_config_strings (json, file, "down_block_types", error);
+  g_auto (GStrv) up = down ? gill_json_config_strings (json, file, "up_block_types", error) : NULL;
   if (up == NULL)
     return FALSE;
   if ((down[0] && g_strv_length (down) != (guint) c.n_blocks) || (up[0] && g_strv_length (up) != (guint) c.n_blocks))

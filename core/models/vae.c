@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/base/error.h"
+#include "core/io/json-config.h"
 #include "core/ops/attention.h"
 #include "core/ops/conv.h"
 #include "core/ops/nn.h"
@@ -40,26 +41,26 @@ gill_vae_config_from_json (JsonObject    *json,
   gill_vae_config_default (&c);
   gint64 n = 0, sample[2], n_sample = 0;
   double scaling = c.scaling_factor;
-  if (!gill_sd_config_int (json, file, "latent_channels", c.latent_channels, &c.latent_channels, error)
-      || !gill_sd_config_int (json, file, "out_channels", c.out_channels, &c.out_channels, error)
-      || !gill_sd_config_ints (json, file, "block_out_channels", c.block_out_channels, GILL_VAE_MAX_BLOCKS, &n, error)
-      || !gill_sd_config_int (json, file, "layers_per_block", c.layers_per_block, &c.layers_per_block, error)
-      || !gill_sd_config_int (json, file, "norm_num_groups", c.norm_num_groups, &c.norm_num_groups, error)
-      || !gill_sd_config_double (json, file, "scaling_factor", scaling, &scaling, error)
-      || !gill_sd_config_ints (json, file, "sample_size", sample, 2, &n_sample, error))
+  if (!gill_json_config_int (json, file, "latent_channels", c.latent_channels, &c.latent_channels, error)
+      || !gill_json_config_int (json, file, "out_channels", c.out_channels, &c.out_channels, error)
+      || !gill_json_config_ints (json, file, "block_out_channels", c.block_out_channels, GILL_VAE_MAX_BLOCKS, &n, error)
+      || !gill_json_config_int (json, file, "layers_per_block", c.layers_per_block, &c.layers_per_block, error)
+      || !gill_json_config_int (json, file, "norm_num_groups", c.norm_num_groups, &c.norm_num_groups, error)
+      || !gill_json_config_double (json, file, "scaling_factor", scaling, &scaling, error)
+      || !gill_json_config_ints (json, file, "sample_size", sample, 2, &n_sample, error))
     return FALSE;
   if (n > 0)
     c.n_blocks = n;
   if (n_sample > 0)
     c.sample_size = sample[0];   /* a [h, w] list: diffusers takes the first */
   c.scaling_factor = (float) scaling;
-  const gchar *act = gill_sd_config_string (json, "act_fn");
+  const gchar *act = gill_json_config_string (json, "act_fn");
   if (act && !g_str_equal (act, "silu"))
     {
       g_set_error (error, GILL_ERROR, GILL_ERROR_UNSUPPORTED, "%s: act_fn '%s' is not supported (silu)", file, act);
       return FALSE;
     }
-  g_auto (GStrv) up = gill_sd_config_strings (json, file, "up_block_types", error);
+  g_auto (GStrv) up = gill_json_config_strings (json, file, "up_block_types", error);
   if (up == NULL)
     return FALSE;
   for (gint i = 0; up[i]; i++)
