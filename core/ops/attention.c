@@ -136,44 +136,42 @@ attention_gemm_scratch_floats (gint64 n_q,
   return (gsize) (MIN (n_q * n_kv, area) + rows * (head_dim + 2));
 }
 
+/* one call's operands, as gill_attention takes them */
+typedef struct
+{
+  const float *q, *k, *v;
+  float *out;
+  gint64 ldq, ldk, ldv, ldo;   /* row strides */
+  gint64 n_q, n_kv, n_head, d; /* d: the head dim */
+  float scale;
+  float *scratch;
+} Attention;
+
 /* the portable path: both products through the GEMM entry point, tile by tile */
 static void
-attention_gemm (const float *q,
-                gint64       ldq,
-                const float *k,
-                gint64       ldk,
-                const float *v,
-                gint64       ldv,
-                float       *out,
-                gint64       ldo,
-                gint64       n_q,
-                gint64       n_kv,
-                gint64       n_head,
-                gint64       head_dim,
-                float        scale,
-                float       *scratch)
+attention_gemm (const Attention *a)
 {
-  const gint64 d = head_dim;
+  const gint64 d = a->d, n_q = a->n_q, n_kv = a->n_kv;
   gint64 bq_max, bk_max;
   attention_tile (n_q, n_kv, &bq_max, &bk_max);
-  float *s = scratch;                    /* [bq, bk] scores, then probabilities */
+  float *s = a->scratch;                 /* [bq, bk] scores, then probabilities */
   float *acc = s + bq_max * bk_max;      /* [bq, d]  unnormalised output */
   float *m = acc + bq_max * d;           /* [bq]     running max */
   float *l = m + bq_max;                 /* [bq]     running denominator */
 
-  for (gint64 h = 0; h < n_head; h++)
+  for (gint64 h = 0; h < a->n_head; h++)
     for (gint64 i0 = 0; i0 < n_q; i0 += bq_max)
       {
         gint64 bq = MIN (bq_max, n_q - i0);
-        const float *qh = q + i0 * ldq + h * d;     /* [bq, d] */
+        const float *qh = a->q + i0 * a->ldq + h * d;     /* [bq, d] */
         for (gint64 j0 = 0; j0 < n_kv; j0 += bk_max)
           {
             gint64 bk = MIN (bk_max, n_kv - j0);
-            const float *kh = k + j0 * ldk + h * d; /* [bk, d] */
-            const float *vh = v + j0 * ldv + h * d; /* [bk, d] */
+            const float *kh = a->k + j0 * a->ldk + h * d; /* [bk, d] */
+            const float *vh = a->v + j0 * a->ldv + h * d; /* [bk, d] */
 
             /* S[bq, bk] = scale · Q Kᵀ */
-            gill_gemm (FALSE, TRUE, bq, bk, d, scale, qh, ldq, kh, ldk, 0.0f, s, bk);
+            gill_gemm (FALSE, TRUE, bq, bk, d, a->scale, qh, a->ldq, kh, a->ldk, 0.0f, s, bk);
 
             /* per query: m' = max (m, max S), P = exp (S − m'), l = l·c + Σ P, O *= c, c = exp (m − m');
              * rows split among the pool's threads when the tile is large */
@@ -181,14 +179,14 @@ attention_gemm (const float *q,
             gill_parallel_run (bq * bk >= SOFTMAX_PARALLEL_SCORES ? gill_parallel_threads () : 1, softmax_task, &job);
 
             /* O[bq, d] (+)= P V */
-            gill_gemm (FALSE, FALSE, bq, d, bk, 1.0f, s, bk, vh, ldv, j0 == 0 ? 0.0f : 1.0f, acc, d);
+            gill_gemm (FALSE, FALSE, bq, d, bk, 1.0f, s, bk, vh, a->ldv, j0 == 0 ? 0.0f : 1.0f, acc, d);
           }
 
         /* out = O / l */
         for (gint64 i = 0; i < bq; i++)
           {
             float inv = 1.0f / l[i];
-            float *o = out + (i0 + i) * ldo + h * d;
+            float *o = a->out + (i0 + i) * a->ldo + h * d;
             for (gint64 e = 0; e < d; e++)
               o[e] = acc[i * d + e] * inv;
           }
@@ -230,17 +228,16 @@ splat (float x)
   return x - (Vec) { 0 };
 }
 
-/* the shapes of one call, padded: dp = head dim up to whole vectors, nkp = keys up to LANES */
+/* one head of a call: its queries and output columns, its packed keys and values, and the
+ * padded sizes: dp = head dim up to whole vectors, nkp = keys up to LANES */
 typedef struct
 {
-  const float *q;
-  gint64 ldq;
-  float *out;
-  gint64 ldo;
+  const Attention *a;
+  const float *q;    /* this head's first query column */
+  float *out;        /* this head's first output column */
   const float *kt;   /* this head's keys, transposed block by block: [nkp / KEY_BLOCK][d, KEY_BLOCK] */
   const float *vp;   /* [nkp, dp] this head's values */
-  gint64 n_q, n_kv, nkp, d, dp;
-  float scale;
+  gint64 nkp, dp;
   float *thread_scratch;
   gsize thread_floats;
 } FusedHead;
@@ -437,7 +434,7 @@ fused_query_block (const FusedHead *h,
                    gint64           i0,
                    float           *scratch)
 {
-  const gint64 dp = h->dp, rows = MIN (QUERY_ROWS, h->n_q - i0);
+  const gint64 dp = h->dp, rows = MIN (QUERY_ROWS, h->a->n_q - i0);
   float *qs = scratch;                    /* [QUERY_ROWS, dp] scaled queries, zero-padded */
   float *s = qs + QUERY_ROWS * dp;        /* [QUERY_ROWS, KEY_BLOCK] scores, then probabilities */
   float *o = s + QUERY_ROWS * KEY_BLOCK;  /* [QUERY_ROWS, dp] unnormalised output */
@@ -446,8 +443,8 @@ fused_query_block (const FusedHead *h,
 
   memset (qs, 0, sizeof (float) * QUERY_ROWS * dp);
   for (gint64 r = 0; r < rows; r++)
-    for (gint64 e = 0; e < h->d; e++)
-      qs[r * dp + e] = h->q[(i0 + r) * h->ldq + e] * h->scale;
+    for (gint64 e = 0; e < h->a->d; e++)
+      qs[r * dp + e] = h->q[(i0 + r) * h->a->ldq + e] * h->a->scale;
   memset (o, 0, sizeof (float) * QUERY_ROWS * dp);
   for (gint64 r = 0; r < QUERY_ROWS; r++)
     {
@@ -457,8 +454,8 @@ fused_query_block (const FusedHead *h,
 
   for (gint64 j0 = 0; j0 < h->nkp; j0 += KEY_BLOCK)
     {
-      gint64 bk = MIN (KEY_BLOCK, h->nkp - j0), valid = MIN (bk, h->n_kv - j0);
-      block_scores (qs, dp, h->kt + j0 * h->d, bk, h->d, bk, s);
+      gint64 bk = MIN (KEY_BLOCK, h->nkp - j0), valid = MIN (bk, h->a->n_kv - j0);
+      block_scores (qs, dp, h->kt + j0 * h->a->d, bk, h->a->d, bk, s);
       for (gint64 r = 0; valid < bk && r < QUERY_ROWS; r++)
         for (gint64 j = valid; j < bk; j++)
           s[r * KEY_BLOCK + j] = -INFINITY;
@@ -470,8 +467,8 @@ fused_query_block (const FusedHead *h,
   for (gint64 r = 0; r < rows; r++)
     {
       float inv = 1.0f / l[r];
-      float *out = h->out + (i0 + r) * h->ldo;
-      for (gint64 e = 0; e < h->d; e++)
+      float *out = h->out + (i0 + r) * h->a->ldo;
+      for (gint64 e = 0; e < h->a->d; e++)
         out[e] = o[r * dp + e] * inv;
     }
 }
@@ -482,51 +479,37 @@ fused_task (gint     task,
             gpointer data)
 {
   const FusedHead *h = data;
-  gint64 blocks = (h->n_q + QUERY_ROWS - 1) / QUERY_ROWS;
+  gint64 blocks = (h->a->n_q + QUERY_ROWS - 1) / QUERY_ROWS;
   float *scratch = h->thread_scratch + (gsize) task * h->thread_floats;
   for (gint64 b = blocks * task / n_tasks; b < blocks * (task + 1) / n_tasks; b++)
     fused_query_block (h, b * QUERY_ROWS, scratch);
 }
 
 static void
-attention_fused (const float *q,
-                 gint64       ldq,
-                 const float *k,
-                 gint64       ldk,
-                 const float *v,
-                 gint64       ldv,
-                 float       *out,
-                 gint64       ldo,
-                 gint64       n_q,
-                 gint64       n_kv,
-                 gint64       n_head,
-                 gint64       head_dim,
-                 float        scale,
-                 float       *scratch)
+attention_fused (const Attention *a)
 {
-  const gint64 d = head_dim, dp = round_up (d, LANES), nkp = round_up (n_kv, LANES);
-  float *kt = scratch, *vp = kt + d * nkp;
+  const gint64 d = a->d, n_kv = a->n_kv, dp = round_up (d, LANES), nkp = round_up (n_kv, LANES);
+  float *kt = a->scratch, *vp = kt + d * nkp;
   gint threads = gill_parallel_threads ();
-  FusedHead h = { .ldq = ldq, .ldo = ldo, .kt = kt, .vp = vp, .n_q = n_q, .n_kv = n_kv, .nkp = nkp,
-                  .d = d, .dp = dp, .scale = scale, .thread_scratch = vp + nkp * dp,
+  FusedHead h = { .a = a, .kt = kt, .vp = vp, .nkp = nkp, .dp = dp, .thread_scratch = vp + nkp * dp,
                   .thread_floats = fused_thread_floats (dp) };
-  for (gint64 hd = 0; hd < n_head; hd++)
+  for (gint64 hd = 0; hd < a->n_head; hd++)
     {
       /* Kᵀ of each key block [d, bk] (rows bk apart: a block's Kᵀ is one piece of memory) and
        * V [nkp, dp] of this head, zero-padded */
       memset (kt, 0, sizeof (float) * (d * nkp + nkp * dp));
       for (gint64 j = 0; j < n_kv; j++)
         {
-          const float *kj = k + j * ldk + hd * d, *vj = v + j * ldv + hd * d;
+          const float *kj = a->k + j * a->ldk + hd * d, *vj = a->v + j * a->ldv + hd * d;
           gint64 j0 = j / KEY_BLOCK * KEY_BLOCK, bk = MIN (KEY_BLOCK, nkp - j0);
           float *ktj = kt + j0 * d + (j - j0);
           for (gint64 e = 0; e < d; e++)
             ktj[e * bk] = kj[e];
           memcpy (vp + j * dp, vj, sizeof (float) * d);
         }
-      h.q = q + hd * d;
-      h.out = out + hd * d;
-      gint64 blocks = (n_q + QUERY_ROWS - 1) / QUERY_ROWS;
+      h.q = a->q + hd * d;
+      h.out = a->out + hd * d;
+      gint64 blocks = (a->n_q + QUERY_ROWS - 1) / QUERY_ROWS;
       gill_parallel_run ((gint) MIN (threads, blocks), fused_task, &h);
     }
 }
@@ -585,12 +568,13 @@ gill_attention (const float *q,
                 float        scale,
                 float       *scratch)
 {
+  const Attention a = { q, k, v, out, ldq, ldk, ldv, ldo, n_q, n_kv, n_head, head_dim, scale, scratch };
 #if HAVE_FUSED
   if (fused_wanted && fused_available () && head_dim <= MAX_HEAD_DIM)
     {
-      attention_fused (q, ldq, k, ldk, v, ldv, out, ldo, n_q, n_kv, n_head, head_dim, scale, scratch);
+      attention_fused (&a);
       return;
     }
 #endif
-  attention_gemm (q, ldq, k, ldk, v, ldv, out, ldo, n_q, n_kv, n_head, head_dim, scale, scratch);
+  attention_gemm (&a);
 }
