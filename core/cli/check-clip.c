@@ -126,49 +126,77 @@ input_tensor (const GillCheckCase *c,
   return copy;
 }
 
-/* hidden_state_0 .. hidden_state_L, each [batch, t, d] */
+/* what a tower's forward writes: last_hidden_state [B, t, d], pooler_output [B, d], the
+ * projection [B, p] when the model has one (p > 0), and hidden_state_0 .. _L when the results
+ * are wanted */
 typedef struct
 {
-  gint64 n;
-  GillTensor **tensors;
-  float **data;
-} HiddenStates;
+  GillTensor *last, *pooled, *projected;
+  gint64 n_hidden;
+  GillTensor **hidden;
+  float **hidden_data;
+} TowerOutputs;
 
-static void
-hidden_states_init (HiddenStates *hs,
-                    gint64        n_layers,
-                    gint64        batch,
-                    gint64        t,
-                    gint64        d)
+static GillClipOutput
+tower_outputs_init (TowerOutputs                *o,
+                    const GillClipEncoderConfig *encoder,
+                    gint64                       batch,
+                    gint64                       t,
+                    gint64                       projection_dim,
+                    gboolean                     with_hidden)
 {
-  hs->n = n_layers + 1;
-  hs->tensors = g_new0 (GillTensor *, hs->n);
-  hs->data = g_new0 (float *, hs->n);
-  for (gint64 k = 0; k < hs->n; k++)
+  gint64 d = encoder->hidden_size;
+  *o = (TowerOutputs) { new_f32 (batch, t, d), new_f32 (batch, d, 0),
+                        projection_dim > 0 ? new_f32 (batch, projection_dim, 0) : NULL, 0, NULL, NULL };
+  if (with_hidden)
     {
-      hs->tensors[k] = new_f32 (batch, t, d);
-      hs->data[k] = gill_tensor_data_f32 (hs->tensors[k]);
+      o->n_hidden = encoder->num_hidden_layers + 1;
+      o->hidden = g_new0 (GillTensor *, o->n_hidden);
+      o->hidden_data = g_new0 (float *, o->n_hidden);
+      for (gint64 k = 0; k < o->n_hidden; k++)
+        {
+          o->hidden[k] = new_f32 (batch, t, d);
+          o->hidden_data[k] = gill_tensor_data_f32 (o->hidden[k]);
+        }
     }
+  return (GillClipOutput) {
+    .last_hidden_state = gill_tensor_data_f32 (o->last),
+    .pooler_output = gill_tensor_data_f32 (o->pooled),
+    .embeds = o->projected ? gill_tensor_data_f32 (o->projected) : NULL,
+    .hidden_states = o->hidden_data,
+  };
 }
 
+/* after a successful forward: the results under their keys (the projection as embeds_key) and
+ * the projection in *embeds; then frees the outputs */
 static void
-hidden_states_publish (HiddenStates     *hs,
-                       GillCheckResults *out)
+tower_outputs_finish (TowerOutputs     *o,
+                      gboolean          ok,
+                      GillCheckResults *out,
+                      const gchar      *embeds_key,
+                      GillTensor      **embeds)
 {
-  for (gint64 k = 0; k < hs->n; k++)
+  if (ok && out)
     {
-      g_autofree gchar *key = g_strdup_printf ("hidden_state_%" G_GINT64_FORMAT, k);
-      gill_check_results_set_tensor (out, key, hs->tensors[k]);
+      gill_check_results_set_tensor (out, "last_hidden_state", o->last);
+      gill_check_results_set_tensor (out, "pooler_output", o->pooled);
+      if (o->projected)
+        gill_check_results_set_tensor (out, embeds_key, o->projected);
+      for (gint64 k = 0; k < o->n_hidden; k++)
+        {
+          g_autofree gchar *key = g_strdup_printf ("hidden_state_%" G_GINT64_FORMAT, k);
+          gill_check_results_set_tensor (out, key, o->hidden[k]);
+        }
     }
-}
-
-static void
-hidden_states_clear (HiddenStates *hs)
-{
-  for (gint64 k = 0; k < hs->n; k++)
-    gill_tensor_unref (hs->tensors[k]);
-  g_free (hs->tensors);
-  g_free (hs->data);
+  if (ok && embeds)
+    *embeds = o->projected ? gill_tensor_ref (o->projected) : NULL;
+  gill_tensor_unref (o->last);
+  gill_tensor_unref (o->pooled);
+  g_clear_pointer (&o->projected, gill_tensor_unref);
+  for (gint64 k = 0; k < o->n_hidden; k++)
+    gill_tensor_unref (o->hidden[k]);
+  g_free (o->hidden);
+  g_free (o->hidden_data);
 }
 
 /* ------------------------------------------------------------------ clip.preprocess */
@@ -229,7 +257,7 @@ vision_forward (const GillCheckCase *c,
 {
   const GillClipVisionConfig *config = &model->vision_config;
   gint64 s = config->image_size, grid = s / config->patch_size, t = grid * grid + 1;
-  gint64 d = config->encoder.hidden_size, batch = pixel_values->shape[0];
+  gint64 batch = pixel_values->shape[0];
   gint64 want[4] = { batch, config->num_channels, s, s };
   if (!gill_tensor_has_shape (pixel_values, 4, want))
     {
@@ -242,32 +270,11 @@ vision_forward (const GillCheckCase *c,
   g_autoptr (GillClipState) state = gill_clip_state_new_vision (config, batch, error);
   if (state == NULL)
     return FALSE;
-  g_autoptr (GillTensor) last = new_f32 (batch, t, d);
-  g_autoptr (GillTensor) pooled = new_f32 (batch, d, 0);
-  g_autoptr (GillTensor) projected = model->vision->visual_projection ? new_f32 (batch, config->projection_dim, 0)
-                                                                      : NULL;
-  HiddenStates hs = { 0 };
-  if (out)
-    hidden_states_init (&hs, config->encoder.num_hidden_layers, batch, t, d);
-  GillClipOutput o = {
-    .last_hidden_state = gill_tensor_data_f32 (last),
-    .pooler_output = gill_tensor_data_f32 (pooled),
-    .embeds = projected ? gill_tensor_data_f32 (projected) : NULL,
-    .hidden_states = out ? hs.data : NULL,
-  };
+  TowerOutputs outputs;
+  GillClipOutput o = tower_outputs_init (&outputs, &config->encoder, batch, t,
+                                         model->vision->visual_projection ? config->projection_dim : 0, out != NULL);
   gboolean ok = gill_clip_vision_forward (model->vision, state, gill_tensor_data_f32 (pixel_values), batch, &o, error);
-  if (ok && out)
-    {
-      gill_check_results_set_tensor (out, "last_hidden_state", last);
-      gill_check_results_set_tensor (out, "pooler_output", pooled);
-      if (projected)
-        gill_check_results_set_tensor (out, "image_embeds", projected);
-      hidden_states_publish (&hs, out);
-    }
-  if (out)
-    hidden_states_clear (&hs);
-  if (ok && embeds)
-    *embeds = projected ? gill_tensor_ref (projected) : NULL;
+  tower_outputs_finish (&outputs, ok, out, "image_embeds", embeds);
   return ok;
 }
 
@@ -294,37 +301,17 @@ text_forward (const GillCheckCase *c,
               GError             **error)
 {
   const GillClipTextConfig *config = &model->text_config;
-  gint64 batch = input_ids->shape[0], t = input_ids->shape[1], d = config->encoder.hidden_size;
+  gint64 batch = input_ids->shape[0], t = input_ids->shape[1];
   g_autoptr (GillClipState) state = gill_clip_state_new_text (config, batch, error);
   if (state == NULL)
     return FALSE;
-  g_autoptr (GillTensor) last = new_f32 (batch, t, d);
-  g_autoptr (GillTensor) pooled = new_f32 (batch, d, 0);
-  g_autoptr (GillTensor) projected = model->text->text_projection ? new_f32 (batch, config->projection_dim, 0) : NULL;
-  HiddenStates hs = { 0 };
-  if (out)
-    hidden_states_init (&hs, config->encoder.num_hidden_layers, batch, t, d);
-  GillClipOutput o = {
-    .last_hidden_state = gill_tensor_data_f32 (last),
-    .pooler_output = gill_tensor_data_f32 (pooled),
-    .embeds = projected ? gill_tensor_data_f32 (projected) : NULL,
-    .hidden_states = out ? hs.data : NULL,
-  };
+  TowerOutputs outputs;
+  GillClipOutput o = tower_outputs_init (&outputs, &config->encoder, batch, t,
+                                         model->text->text_projection ? config->projection_dim : 0, out != NULL);
   gboolean ok = gill_clip_text_forward (model->text, state, gill_tensor_data_i64 (input_ids), batch, t, &o, error);
   if (!ok)
     g_prefix_error (error, "case '%s': ", c->name);
-  if (ok && out)
-    {
-      gill_check_results_set_tensor (out, "last_hidden_state", last);
-      gill_check_results_set_tensor (out, "pooler_output", pooled);
-      if (projected)
-        gill_check_results_set_tensor (out, "text_embeds", projected);
-      hidden_states_publish (&hs, out);
-    }
-  if (out)
-    hidden_states_clear (&hs);
-  if (ok && embeds)
-    *embeds = projected ? gill_tensor_ref (projected) : NULL;
+  tower_outputs_finish (&outputs, ok, out, "text_embeds", embeds);
   return ok;
 }
 
