@@ -195,24 +195,35 @@ test_load_missing_shard (void)
   remove_folder (dir);
 }
 
+/* a temporary copy of the model folder src (model.safetensors and config.json) whose config has
+ * `from` replaced by `to` (once) */
+static gchar *
+folder_with_edited_config (const gchar *src,
+                           const gchar *from,
+                           const gchar *to)
+{
+  gchar *dir = g_dir_make_tmp ("gill-opt-XXXXXX", NULL);
+  g_autofree gchar *st_from = g_build_filename (src, "model.safetensors", NULL);
+  g_autofree gchar *st_to = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree gchar *cfg_from = g_build_filename (src, "config.json", NULL);
+  g_autofree gchar *cfg_to = g_build_filename (dir, "config.json", NULL);
+  g_assert_true (copy_file (st_from, st_to));
+  g_autofree gchar *cfg = NULL;
+  g_assert_true (g_file_get_contents (cfg_from, &cfg, NULL, NULL));
+  g_autoptr (GString) edited = g_string_new (cfg);
+  g_assert_cmpint (g_string_replace (edited, from, to, 1), ==, 1);
+  g_assert_true (g_file_set_contents (cfg_to, edited->str, -1, NULL));
+  return dir;
+}
+
 static void
 test_load_shape_disagrees (void)
 {
   g_autofree gchar *src = fixture ("tiny-opt/opt6.7b_style");
   if (src == NULL)
     return;
-  g_autofree gchar *dir = g_dir_make_tmp ("gill-opt-XXXXXX", NULL);
-  g_autofree gchar *st_from = g_build_filename (src, "model.safetensors", NULL);
-  g_autofree gchar *st_to = g_build_filename (dir, "model.safetensors", NULL);
-  g_autofree gchar *cfg_from = g_build_filename (src, "config.json", NULL);
-  g_autofree gchar *cfg_to = g_build_filename (dir, "config.json", NULL);
-  g_assert_true (copy_file (st_from, st_to));
   /* the weights say ffn_dim 192; this config says 100 */
-  g_autofree gchar *cfg = NULL;
-  g_assert_true (g_file_get_contents (cfg_from, &cfg, NULL, NULL));
-  g_autoptr (GString) edited = g_string_new (cfg);
-  g_assert_cmpint (g_string_replace (edited, "\"ffn_dim\": 192", "\"ffn_dim\": 100", 1), ==, 1);
-  g_assert_true (g_file_set_contents (cfg_to, edited->str, -1, NULL));
+  g_autofree gchar *dir = folder_with_edited_config (src, "\"ffn_dim\": 192", "\"ffn_dim\": 100");
 
   g_autoptr (GError) error = NULL;
   g_autoptr (Model) m = model_open (dir, NULL, &error);
@@ -230,17 +241,8 @@ test_load_unsupported_config (void)
   g_autofree gchar *src = fixture ("tiny-opt/opt6.7b_style");
   if (src == NULL)
     return;
-  g_autofree gchar *dir = g_dir_make_tmp ("gill-opt-XXXXXX", NULL);
-  g_autofree gchar *cfg_from = g_build_filename (src, "config.json", NULL);
+  g_autofree gchar *dir = folder_with_edited_config (src, "\"relu\"", "\"gelu_new\"");
   g_autofree gchar *cfg_to = g_build_filename (dir, "config.json", NULL);
-  g_autofree gchar *st_from = g_build_filename (src, "model.safetensors", NULL);
-  g_autofree gchar *st_to = g_build_filename (dir, "model.safetensors", NULL);
-  g_autofree gchar *cfg = NULL;
-  g_assert_true (g_file_get_contents (cfg_from, &cfg, NULL, NULL));
-  g_autoptr (GString) edited = g_string_new (cfg);
-  g_assert_cmpint (g_string_replace (edited, "\"relu\"", "\"gelu_new\"", 1), ==, 1);
-  g_assert_true (g_file_set_contents (cfg_to, edited->str, -1, NULL));
-  g_assert_true (copy_file (st_from, st_to));
 
   g_autoptr (GError) error = NULL;
   g_autoptr (Model) m = model_open (dir, NULL, &error);
