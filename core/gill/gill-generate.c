@@ -63,7 +63,7 @@ clip_pooled (GillClipModel *clip, const GillImage *image, float *pooled, GError 
 {
   const GillClipVisionConfig *config = &clip->vision_config;
   const gint64 s = config->image_size;
-  g_autofree float *pixels = g_new (float, config->num_channels *s *s);
+  g_autofree float *pixels = g_new (float, config->num_channels * s * s);
   g_autoptr (GillClipState) state = gill_clip_state_new_vision (config, 1, error);
   if (state == NULL || !gill_preprocess_image_into (&clip->preprocess, image, pixels, error))
     return FALSE;
@@ -206,7 +206,7 @@ decode_loop (const GillGenerateModels *m, const GillGenerateParams *p, Loop *loo
     return FALSE;
   g_autofree float *logits = g_new (float, lm->n_vocab);
   g_autofree float **hs = g_new0 (float *, lm->config.n_layer + 1);
-  loop->hidden = g_new (float, cap *W);
+  loop->hidden = g_new (float, cap * W);
   hs[lm->config.n_layer] = loop->hidden;
   for (gint64 step = 0; step < p->num_words; step++)
     {

@@ -250,14 +250,14 @@ scratch_init (Scratch *s, const GillMapperConfig *c, gint64 n_tokens, GError **e
   const gint64 wide = MAX (MAX (3 * h * h, c->n_ffn * h), MAX (h * c->in_dim, c->out_dim * h));
   const gint64 width = MAX (MAX (3 * h, c->n_ffn), MAX (c->in_dim, c->out_dim));
   *s = (Scratch){
-    .x = g_try_new (float, n_tokens *h),
-    .y = g_try_new (float, c->n_output_tokens *h),
-    .normed = g_try_new (float, rows *h),
+    .x = g_try_new (float, n_tokens * h),
+    .y = g_try_new (float, c->n_output_tokens * h),
+    .normed = g_try_new (float, rows * h),
     .q = g_try_new (float, rows * 3 * h),
     .kv = g_try_new (float, n_tokens * 3 * h),
-    .heads = g_try_new (float, rows *h),
-    .ffn = g_try_new (float, rows *MAX (c->n_ffn, c->in_dim)),
-    .delta = g_try_new (float, rows *h),
+    .heads = g_try_new (float, rows * h),
+    .ffn = g_try_new (float, rows * MAX (c->n_ffn, c->in_dim)),
+    .delta = g_try_new (float, rows * h),
     .widened = g_try_new (float, wide + width),
     .attention = g_try_new (float, gill_attention_scratch_floats (rows, rows, h / c->n_head)),
   };
