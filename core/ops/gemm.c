@@ -35,26 +35,7 @@ gill_gemm_threads (void)
   return GPOINTER_TO_INT (g_once (&once, gemm_threads_init, NULL));
 }
 
-static void
-sgemm (gboolean     trans_a,
-       gboolean     trans_b,
-       gint64       m,
-       gint64       n,
-       gint64       k,
-       float        alpha,
-       const float *a,
-       gint64       lda,
-       const float *b,
-       gint64       ldb,
-       float        beta,
-       float       *c,
-       gint64       ldc)
-{
-  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-               (blasint) m, (blasint) n, (blasint) k, alpha, a, (blasint) lda, b, (blasint) ldb, beta, c,
-               (blasint) ldc);
-}
-
+/* one product, as gill_gemm takes it; by_rows: the bands cut C's rows (else its columns) */
 typedef struct
 {
   gboolean trans_a, trans_b, by_rows;
@@ -62,7 +43,16 @@ typedef struct
   float alpha, beta;
   const float *a, *b;
   float *c;
-} GemmJob;
+} Gemm;
+
+/* the product on the calling thread (OpenBLAS single-threaded) */
+static void
+sgemm (const Gemm *g)
+{
+  cblas_sgemm (CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
+               (blasint) g->m, (blasint) g->n, (blasint) g->k, g->alpha, g->a, (blasint) g->lda, g->b,
+               (blasint) g->ldb, g->beta, g->c, (blasint) g->ldc);
+}
 
 /* [lo, hi) of `size` for task t of n, on GEMM_BAND_ALIGN boundaries */
 static void
@@ -82,26 +72,27 @@ gemm_band (gint     task,
            gint     n_tasks,
            gpointer data)
 {
-  const GemmJob *j = data;
+  const Gemm *g = data;
+  Gemm part = *g;
   gint64 lo, hi;
-  if (j->by_rows)
+  if (g->by_rows)
     {
       /* rows [lo, hi) of C from rows of op(A): A's rows, or A's columns when transposed */
-      band (j->m, task, n_tasks, &lo, &hi);
-      const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
-      if (hi > lo)
-        sgemm (j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb, j->beta,
-               j->c + lo * j->ldc, j->ldc);
+      band (g->m, task, n_tasks, &lo, &hi);
+      part.m = hi - lo;
+      part.a = g->trans_a ? g->a + lo : g->a + lo * g->lda;
+      part.c = g->c + lo * g->ldc;
     }
   else
     {
       /* columns [lo, hi) of C from columns of op(B): B's columns, or B's rows when transposed */
-      band (j->n, task, n_tasks, &lo, &hi);
-      const float *b = j->trans_b ? j->b + lo * j->ldb : j->b + lo;
-      if (hi > lo)
-        sgemm (j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta,
-               j->c + lo, j->ldc);
+      band (g->n, task, n_tasks, &lo, &hi);
+      part.n = hi - lo;
+      part.b = g->trans_b ? g->b + lo * g->ldb : g->b + lo;
+      part.c = g->c + lo;
     }
+  if (hi > lo)
+    sgemm (&part);
 }
 
 void
@@ -121,17 +112,14 @@ gill_gemm (gboolean     trans_a,
 {
   if (m == 0 || n == 0)
     return;
+  /* cut the longer side: each band then repacks only the shorter operand */
+  const Gemm g = { trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
   gint threads = gill_gemm_threads ();
   gint64 widest = MAX (m, n);
   if (threads < 2 || m * n * k < GEMM_PARALLEL_MACS || widest < 2 * GEMM_BAND_ALIGN)
-    {
-      sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-      return;
-    }
-  /* cut the longer side: each band then repacks only the shorter operand */
-  GemmJob job = { trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
-  gint tasks = (gint) MIN (threads, widest / GEMM_BAND_ALIGN);
-  gill_parallel_run (tasks, gemm_band, &job);
+    sgemm (&g);
+  else
+    gill_parallel_run ((gint) MIN (threads, widest / GEMM_BAND_ALIGN), gemm_band, (gpointer) &g);
 }
 
 void
